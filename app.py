@@ -1,0 +1,24 @@
+#!/usr/bin/env python3
+"""CDK composition root: the only place that reads context or environment."""
+
+import os
+import sys
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from stacks.assembly import build
+from stacks.config import ConfigError, load_config
+
+app = cdk.App()
+config_path = app.node.try_get_context("config") or "config/example.yaml"
+try:
+    config = load_config(config_path)
+except ConfigError as err:
+    print(f"{config_path}: {err}", file=sys.stderr)
+    sys.exit(1)
+
+build(app, config)
+if os.environ.get("MLOPS_SKIP_NAG") != "1":
+    cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+app.synth()

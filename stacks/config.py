@@ -1,0 +1,362 @@
+"""Typed, validated project configuration: the one file a platform engineer edits.
+
+`load_config(path)` parses YAML into frozen dataclasses. Every invalid value raises `ConfigError` with
+the key path, the bad value and what is allowed, so `cdk synth` fails with one clear message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from botocore.session import Session as _BotocoreSession
+
+ACCOUNT_RE = re.compile(r"^\d{12}$")
+ORG_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# SageMaker names (model package groups, endpoints): ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
+SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+STAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$")
+INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
+# Endpoint names end up inside generated model/config names ("<endpoint>-v<N>-<hash>", 63 chars max).
+MAX_ENDPOINT_NAME = 40
+
+APPROVED = "Approved"
+STRATEGIES = ("all_at_once", "canary", "linear")
+# Documented limits of UpdateEndpoint's BlueGreenUpdatePolicy (see DESIGN section 6).
+CANARY_PERCENT = (1, 50)
+LINEAR_PERCENT = (10, 50)
+WAIT_SECONDS = (0, 3600)
+BAKE_SECONDS = (0, 3600)
+MAX_TEAM_STACKS = 100
+# Keep each team stack well inside CloudFormation's 500-resource limit.
+MAX_RESOURCES_PER_TEAM_STACK = 450
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid. The message names the key path, the value and what is allowed."""
+
+    def __init__(self, path: str, value: Any, allowed: str) -> None:
+        self.path, self.value, self.allowed = path, value, allowed
+        super().__init__(f"config error at '{path}': {value!r} is not allowed; {allowed}")
+
+
+def known_regions() -> frozenset[str]:
+    """Region names SageMaker exists in, from botocore's bundled endpoint data (offline)."""
+    session = _BotocoreSession()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("sagemaker", partition_name=partition))
+    return frozenset(regions)
+
+
+@dataclass(frozen=True)
+class Rollout:
+    strategy: str = "all_at_once"
+    step_percent: int | None = None
+    wait_seconds: int | None = None
+    bake_seconds: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"strategy": self.strategy}
+        if self.strategy != "all_at_once":
+            data.update(
+                step_percent=self.step_percent, wait_seconds=self.wait_seconds, bake_seconds=self.bake_seconds
+            )
+        return data
+
+
+@dataclass(frozen=True)
+class Deployment:
+    endpoint: str
+    model_group: str
+    account: str
+    region: str
+    follows: str
+    instance_type: str
+    instance_count: int
+    rollout: Rollout
+
+
+@dataclass(frozen=True)
+class Team:
+    name: str
+    account: str
+    approver_account: str
+    model_groups: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Registry:
+    account: str
+    region: str
+    organization_id: str | None = None
+    team_stacks: int = 1
+
+
+@dataclass(frozen=True)
+class ProjectConfig:
+    registry: Registry
+    teams: tuple[Team, ...]
+    deployments: tuple[Deployment, ...] = field(default=())
+
+    def group_owner(self, group: str) -> Team:
+        return next(team for team in self.teams if group in team.model_groups)
+
+    @property
+    def team_accounts(self) -> tuple[str, ...]:
+        """Distinct accounts whose principals use the registry (publishers and approvers), sorted."""
+        return tuple(sorted({t.account for t in self.teams} | {t.approver_account for t in self.teams}))
+
+    @property
+    def serving_targets(self) -> tuple[tuple[str, str], ...]:
+        """(account, region) pairs that host at least one endpoint outside the registry account/region."""
+        here = (self.registry.account, self.registry.region)
+        return tuple(sorted({(d.account, d.region) for d in self.deployments} - {here}))
+
+    def deployments_of(self, group: str) -> tuple[Deployment, ...]:
+        return tuple(d for d in self.deployments if d.model_group == group)
+
+    def team_shard(self, team: Team) -> int:
+        """Stable stack index of a team: adding or removing other teams never moves it."""
+        digest = hashlib.sha256(team.name.encode()).hexdigest()
+        return int(digest, 16) % self.registry.team_stacks
+
+    def teams_in_shard(self, shard: int) -> tuple[Team, ...]:
+        return tuple(t for t in self.teams if self.team_shard(t) == shard)
+
+
+# --------------------------------------------------------------------------- parsing helpers
+
+
+def _mapping(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(path, value, "expected a mapping of keys to values")
+    return value
+
+
+def _only_keys(data: Mapping[str, Any], path: str, required: set[str], optional: set[str]) -> None:
+    allowed = required | optional
+    for key in data:
+        if key not in allowed:
+            raise ConfigError(f"{path}.{key}" if path else str(key), key, f"allowed keys: {sorted(allowed)}")
+    for key in sorted(required - set(data)):
+        raise ConfigError(f"{path}.{key}" if path else key, None, "this key is required")
+
+
+def _account(value: Any, path: str) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        raise ConfigError(
+            path, value, 'an account id must be a quoted string of 12 digits, e.g. "111111111111"'
+        )
+    if not isinstance(value, str) or not ACCOUNT_RE.match(value):
+        raise ConfigError(path, value, "an AWS account id is exactly 12 digits (quote it)")
+    return value
+
+
+def _region(value: Any, path: str, regions: frozenset[str]) -> str:
+    if not isinstance(value, str) or value not in regions:
+        raise ConfigError(path, value, f"a SageMaker region name, one of: {', '.join(sorted(regions))}")
+    return value
+
+
+def _int(value: Any, path: str, low: int, high: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise ConfigError(path, value, f"an integer from {low} to {high}")
+    return value
+
+
+def _name(value: Any, path: str, pattern: re.Pattern[str], allowed: str) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ConfigError(path, value, allowed)
+    return value
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _parse_registry(raw: Any, regions: frozenset[str]) -> Registry:
+    data = _mapping(raw, "registry")
+    _only_keys(data, "registry", {"account", "region"}, {"organization_id", "team_stacks"})
+    org = data.get("organization_id")
+    if org is not None and (not isinstance(org, str) or not ORG_ID_RE.match(org)):
+        raise ConfigError("registry.organization_id", org, "an AWS Organizations id like o-a1b2c3d4e5")
+    return Registry(
+        account=_account(data["account"], "registry.account"),
+        region=_region(data["region"], "registry.region", regions),
+        organization_id=org,
+        team_stacks=_int(data.get("team_stacks", 1), "registry.team_stacks", 1, MAX_TEAM_STACKS),
+    )
+
+
+def _parse_teams(raw: Any) -> tuple[Team, ...]:
+    data = _mapping(raw, "teams")
+    if not data:
+        raise ConfigError("teams", raw, "configure at least one team")
+    teams: list[Team] = []
+    owner_of: dict[str, str] = {}
+    for name, team_raw in data.items():
+        path = f"teams.{name}"
+        _name(name, path, TEAM_RE, "team names are 1-32 lowercase letters, digits and hyphens")
+        team = _mapping(team_raw, path)
+        _only_keys(team, path, {"account", "model_groups"}, {"approver_account"})
+        account = _account(team["account"], f"{path}.account")
+        approver = _account(team.get("approver_account", account), f"{path}.approver_account")
+        groups = team["model_groups"]
+        if not isinstance(groups, list) or not groups:
+            raise ConfigError(f"{path}.model_groups", groups, "a non-empty list of model package group names")
+        for index, group in enumerate(groups):
+            gpath = f"{path}.model_groups[{index}]"
+            _name(
+                group,
+                gpath,
+                SAGEMAKER_NAME_RE,
+                "1-63 letters, digits and hyphens, starting with a letter or digit",
+            )
+            if group in owner_of:
+                raise ConfigError(
+                    gpath,
+                    group,
+                    f"group names are unique across teams; already used by team '{owner_of[group]}'",
+                )
+            owner_of[group] = name
+        teams.append(Team(name=name, account=account, approver_account=approver, model_groups=tuple(groups)))
+    return tuple(teams)
+
+
+def _parse_rollout(raw: Any, path: str, instance_count: int) -> Rollout:
+    if raw is None:
+        return Rollout()
+    data = _mapping(raw, path)
+    strategy = data.get("strategy", "all_at_once")
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"{path}.strategy", strategy, f"one of: {', '.join(STRATEGIES)}")
+    if strategy == "all_at_once":
+        _only_keys(data, path, set(), {"strategy", "bake_seconds"})
+        bake = data.get("bake_seconds")
+        return Rollout(
+            bake_seconds=None if bake is None else _int(bake, f"{path}.bake_seconds", *BAKE_SECONDS)
+        )
+    _only_keys(data, path, {"strategy", "step_percent"}, {"wait_seconds", "bake_seconds"})
+    limits = CANARY_PERCENT if strategy == "canary" else LINEAR_PERCENT
+    step = _int(data["step_percent"], f"{path}.step_percent", *limits)
+    if strategy == "canary":
+        canary_instances = math.ceil(instance_count * step / 100)
+        if canary_instances * 2 > instance_count:
+            raise ConfigError(
+                f"{path}.step_percent",
+                step,
+                f"a canary of {step}% of {instance_count} instance(s) is {canary_instances} instance(s), more than "
+                f"SageMaker's limit of 50% of the fleet; use instance_count >= 2 and a smaller step_percent, "
+                f"or strategy all_at_once",
+            )
+    return Rollout(
+        strategy=strategy,
+        step_percent=step,
+        wait_seconds=_int(data.get("wait_seconds", 300), f"{path}.wait_seconds", *WAIT_SECONDS),
+        bake_seconds=_int(data.get("bake_seconds", 300), f"{path}.bake_seconds", *BAKE_SECONDS),
+    )
+
+
+def _parse_deployments(
+    raw: Any, registry: Registry, groups: set[str], regions: frozenset[str]
+) -> tuple[Deployment, ...]:
+    if raw is None:
+        return ()
+    data = _mapping(raw, "deployments")
+    result: list[Deployment] = []
+    for endpoint, dep_raw in data.items():
+        path = f"deployments.{endpoint}"
+        _name(endpoint, path, SAGEMAKER_NAME_RE, "a SageMaker endpoint name: letters, digits and hyphens")
+        if len(endpoint) > MAX_ENDPOINT_NAME:
+            raise ConfigError(
+                path,
+                endpoint,
+                f"endpoint names are at most {MAX_ENDPOINT_NAME} characters here "
+                "(generated model and config names append a version and a hash)",
+            )
+        dep = _mapping(dep_raw, path)
+        _only_keys(
+            dep,
+            path,
+            {"model_group", "instance_type", "instance_count"},
+            {"account", "region", "follows", "rollout"},
+        )
+        group = dep["model_group"]
+        if group not in groups:
+            raise ConfigError(
+                f"{path}.model_group", group, f"a configured model group, one of: {', '.join(sorted(groups))}"
+            )
+        follows = dep.get("follows", APPROVED)
+        _name(
+            follows,
+            f"{path}.follows",
+            STAGE_RE,
+            "'Approved' or a model lifecycle stage name (letters, digits, '_' and '-'), e.g. Production",
+        )
+        instance_type = _name(
+            dep["instance_type"],
+            f"{path}.instance_type",
+            INSTANCE_TYPE_RE,
+            "a SageMaker instance type such as ml.m5.large",
+        )
+        count = _int(dep["instance_count"], f"{path}.instance_count", 1, 100)
+        result.append(
+            Deployment(
+                endpoint=endpoint,
+                model_group=group,
+                account=_account(dep.get("account", registry.account), f"{path}.account"),
+                region=_region(dep.get("region", registry.region), f"{path}.region", regions),
+                follows=follows,
+                instance_type=instance_type,
+                instance_count=count,
+                rollout=_parse_rollout(dep.get("rollout"), f"{path}.rollout", count),
+            )
+        )
+    return tuple(result)
+
+
+def parse_config(raw: Any) -> ProjectConfig:
+    data = _mapping(raw, "(top level)")
+    _only_keys(data, "", {"registry", "teams"}, {"deployments"})
+    regions = known_regions()
+    registry = _parse_registry(data["registry"], regions)
+    teams = _parse_teams(data["teams"])
+    groups = {g for team in teams for g in team.model_groups}
+    deployments = _parse_deployments(data.get("deployments"), registry, groups, regions)
+    config = ProjectConfig(registry=registry, teams=teams, deployments=deployments)
+    _check_team_stack_sizes(config)
+    return config
+
+
+def _check_team_stack_sizes(config: ProjectConfig) -> None:
+    for shard in range(config.registry.team_stacks):
+        teams = config.teams_in_shard(shard)
+        # Per team: 2 roles + 2 default policies; per group: 1 resource; plus outputs do not count.
+        resources = sum(4 + len(t.model_groups) for t in teams)
+        if resources > MAX_RESOURCES_PER_TEAM_STACK:
+            raise ConfigError(
+                "registry.team_stacks",
+                config.registry.team_stacks,
+                f"team stack {shard} would hold about {resources} resources (limit "
+                f"{MAX_RESOURCES_PER_TEAM_STACK}); raise team_stacks so teams spread over more stacks",
+            )
+
+
+def load_config(path: str | Path) -> ProjectConfig:
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            "config", str(file), "the config file must exist (cdk.json context key 'config')"
+        ) from None
+    except yaml.YAMLError as err:
+        raise ConfigError("config", str(file), f"valid YAML ({err})") from None
+    return parse_config(raw)

@@ -1,0 +1,112 @@
+"""Artifact bucket and its customer-managed KMS key in the registry account."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+
+class ArtifactStore(Construct):
+    """Versioned, KMS-encrypted, TLS-only bucket for model artifacts, retained when the stack is deleted.
+
+    `reader_accounts` are serving accounts whose role `reader_role_name` (the SageMaker execution role)
+    may read and decrypt artifacts. They are granted through the account principal plus an
+    `aws:PrincipalArn` condition, so the roles need not exist yet when this stack deploys.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        reader_accounts: Sequence[str] = (),
+        reader_role_name: str = "",
+        organization_id: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias="alias/mlops-artifacts",
+            description="Encrypts model artifacts of the central model registry",
+            enable_key_rotation=True,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS buckets
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.access_logs,
+            [
+                {
+                    "id": "AwsSolutions-S1",
+                    "reason": "This is the access-log bucket itself; logging it to itself would loop.",
+                }
+            ],
+        )
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            bucket_name=f"mlops-artifacts-{Stack.of(self).account}-{Stack.of(self).region}",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            removal_policy=RemovalPolicy.RETAIN,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix="artifacts/",
+        )
+        if reader_accounts:
+            self._grant_cross_account_read(sorted(set(reader_accounts)), reader_role_name, organization_id)
+
+    def _grant_cross_account_read(
+        self, accounts: list[str], role_name: str, organization_id: str | None
+    ) -> None:
+        stack = Stack.of(self)
+        role_arns = [
+            stack.format_arn(service="iam", region="", account=a, resource="role", resource_name=role_name)
+            for a in accounts
+        ]
+        conditions: dict[str, dict[str, object]] = {"ArnEquals": {"aws:PrincipalArn": role_arns}}
+        if organization_id:
+            conditions["StringEquals"] = {"aws:PrincipalOrgID": organization_id}
+        principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in accounts]
+        self.bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ServingAccountsReadArtifacts",
+                principals=principals,
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[self.bucket.arn_for_objects("*")],
+                conditions=conditions,
+            )
+        )
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="ServingAccountsDecryptArtifacts",
+                principals=principals,
+                actions=["kms:Decrypt"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    **conditions,
+                    "StringEquals": {
+                        **conditions.get("StringEquals", {}),
+                        "kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com",
+                    },
+                },
+            )
+        )

@@ -1,0 +1,74 @@
+"""Registry account, one shard of teams: their model package groups and their publisher/approver roles.
+
+Teams are spread over `registry.team_stacks` stacks by a stable hash of the team name, so hundreds of
+teams stay inside CloudFormation's resource, output and template-size limits.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.config import ProjectConfig, Team
+from stacks.constructs.model_group import ModelGroup
+from stacks.constructs.team_roles import TeamRoles
+
+
+class TeamAccessStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: ProjectConfig,
+        teams: tuple[Team, ...],
+        artifact_bucket: s3.IBucket,
+        artifact_key: kms.IKey,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        org = config.registry.organization_id
+        for team in teams:
+            team_scope = Construct(self, f"Team-{team.name}")
+            for group in team.model_groups:
+                model_group = ModelGroup(
+                    team_scope,
+                    f"Group-{group}",
+                    group_name=group,
+                    team=team.name,
+                    owner_account=team.account,
+                    discovery_accounts=config.team_accounts,
+                    serving_accounts=[d.account for d in config.deployments_of(group)],
+                    organization_id=org,
+                )
+                CfnOutput(
+                    team_scope,
+                    f"GroupArn-{group}",
+                    value=model_group.group_arn,
+                    description=f"Model package group {group} of team {team.name}",
+                )
+            roles = TeamRoles(
+                team_scope,
+                "Roles",
+                team=team.name,
+                account=team.account,
+                approver_account=team.approver_account,
+                group_names=team.model_groups,
+                artifact_bucket=artifact_bucket,
+                artifact_key=artifact_key,
+                organization_id=org,
+            )
+            CfnOutput(
+                team_scope,
+                "PublisherRoleArn",
+                value=roles.publisher.role_arn,
+                description=f"Assumed from {team.account} to register versions of team {team.name}",
+            )
+            CfnOutput(
+                team_scope,
+                "ApproverRoleArn",
+                value=roles.approver.role_arn,
+                description=f"Assumed from {team.approver_account} to approve versions of team {team.name}",
+            )

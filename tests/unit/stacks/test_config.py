@@ -1,0 +1,142 @@
+"""Every invalid config value fails with one message naming the key path, the bad value and what is allowed."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from stacks.config import ConfigError, load_config, parse_config
+from tests.unit.stacks.synth import EXAMPLE_CONFIG
+
+BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
+
+
+def with_change(path: str, value: Any) -> dict[str, Any]:
+    """The example config with one key (dotted path) set, or deleted when value is DELETE."""
+    raw = copy.deepcopy(BASE)
+    *parents, last = path.split(".")
+    node = raw
+    for key in parents:
+        node = node[key]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return raw
+
+
+DELETE = object()
+DEP = "deployments.fraud-detector-prod"
+
+
+def test_example_config_parses_into_typed_values() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    assert config.registry.account == "111111111111"
+    assert [t.name for t in config.teams] == ["fraud", "recsys"]
+    fraud = config.teams[0]
+    assert fraud.approver_account == "444444444444"
+    assert config.teams[1].approver_account == "555555555555"  # defaults to the team account
+    prod = config.deployments[0]
+    assert (prod.rollout.strategy, prod.rollout.step_percent, prod.rollout.bake_seconds) == ("canary", 25, 600)
+    recommender = config.deployments[1]
+    assert (recommender.account, recommender.region) == ("111111111111", "eu-west-1")  # registry defaults
+    assert recommender.follows == "Production"
+    assert config.serving_targets == (("333333333333", "eu-west-1"),)
+
+
+def test_defaults_for_optional_deployment_keys() -> None:
+    raw = with_change(f"{DEP}.rollout", DELETE)
+    del raw["deployments"]["fraud-detector-prod"]["follows"]
+    deployment = parse_config(raw).deployments[0]
+    assert deployment.follows == "Approved"
+    assert deployment.rollout.strategy == "all_at_once"
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key", "allowed"),
+    [
+        ("registry.account", 111111111111, "registry.account", "quoted string of 12 digits"),
+        ("registry.account", "12345", "registry.account", "exactly 12 digits"),
+        ("registry.region", "eu-middle-9", "registry.region", "eu-west-1"),
+        ("registry.organization_id", "org-1", "registry.organization_id", "o-a1b2c3d4e5"),
+        ("registry.colour", "blue", "registry.colour", "allowed keys"),
+        ("registry.team_stacks", 0, "registry.team_stacks", "from 1 to 100"),
+        ("teams.fraud.account", "22222222222x", "teams.fraud.account", "12 digits"),
+        ("teams.fraud.approver_account", "1", "teams.fraud.approver_account", "12 digits"),
+        ("teams.fraud.model_groups", [], "teams.fraud.model_groups", "non-empty list"),
+        ("teams.fraud.model_groups", ["bad_name!"], "teams.fraud.model_groups[0]", "letters, digits and hyphens"),
+        ("teams.recsys.model_groups", ["fraud-detector"], "teams.recsys.model_groups[0]", "already used by team 'fraud'"),
+        ("teams.Fraud", {"account": "222222222222", "model_groups": ["x"]}, "teams.Fraud", "lowercase"),
+        ("teams.fraud.model_groups", DELETE, "teams.fraud.model_groups", "required"),
+        (f"{DEP}.model_group", "ghost", f"{DEP}.model_group", "fraud-detector, fraud-explainer, recommender"),
+        (f"{DEP}.account", "3333", f"{DEP}.account", "12 digits"),
+        (f"{DEP}.region", "mars-1", f"{DEP}.region", "a SageMaker region name"),
+        (f"{DEP}.follows", "Approved!", f"{DEP}.follows", "lifecycle stage"),
+        (f"{DEP}.instance_type", "m5.large", f"{DEP}.instance_type", "ml.m5.large"),
+        (f"{DEP}.instance_count", 0, f"{DEP}.instance_count", "from 1 to 100"),
+        (f"{DEP}.rollout.strategy", "big_bang", f"{DEP}.rollout.strategy", "canary, linear"),
+        (f"{DEP}.rollout.step_percent", 60, f"{DEP}.rollout.step_percent", "from 1 to 50"),
+        (f"{DEP}.rollout.wait_seconds", 3601, f"{DEP}.rollout.wait_seconds", "from 0 to 3600"),
+        (f"{DEP}.rollout.bake_seconds", -1, f"{DEP}.rollout.bake_seconds", "from 0 to 3600"),
+        (f"{DEP}.rollout.step_percent", DELETE, f"{DEP}.rollout.step_percent", "required"),
+    ],
+)
+def test_invalid_value_names_key_value_and_allowed(path: str, value: Any, key: str, allowed: str) -> None:
+    raw = with_change(path, value)
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert caught.value.path == key
+    message = str(caught.value)
+    assert f"'{key}'" in message
+    assert allowed in message
+
+
+def test_linear_step_below_sagemaker_minimum_is_rejected() -> None:
+    raw = with_change(f"{DEP}.rollout.strategy", "linear")
+    raw["deployments"]["fraud-detector-prod"]["rollout"]["step_percent"] = 5
+    with pytest.raises(ConfigError, match=r"rollout.step_percent.*from 10 to 50"):
+        parse_config(raw)
+
+
+@pytest.mark.parametrize(("count", "step", "ok"), [(2, 25, True), (2, 50, True), (1, 25, False), (3, 50, False), (4, 50, True)])
+def test_canary_may_not_exceed_half_of_the_fleet(count: int, step: int, ok: bool) -> None:
+    raw = with_change(f"{DEP}.instance_count", count)
+    raw["deployments"]["fraud-detector-prod"]["rollout"]["step_percent"] = step
+    if ok:
+        assert parse_config(raw).deployments[0].rollout.step_percent == step
+    else:
+        with pytest.raises(ConfigError, match="more than SageMaker's limit of 50% of the fleet"):
+            parse_config(raw)
+
+
+def test_missing_file_and_bad_yaml_are_config_errors(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="must exist"):
+        load_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("registry: [unclosed")
+    with pytest.raises(ConfigError, match="valid YAML"):
+        load_config(broken)
+
+
+def test_team_shards_are_stable_when_teams_are_added() -> None:
+    raw = with_change("registry.team_stacks", 7)
+    before = parse_config(raw)
+    raw["teams"]["zeta"] = {"account": "666666666666", "model_groups": ["zeta-model"]}
+    after = parse_config(raw)
+    assert [before.team_shard(t) for t in before.teams] == [after.team_shard(t) for t in after.teams[:2]]
+
+
+def test_overfull_team_stack_is_rejected_with_advice() -> None:
+    raw = copy.deepcopy(BASE)
+    raw["teams"] = {
+        f"t{i}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}-a", f"g{i}-b", f"g{i}-c"]} for i in range(70)
+    }
+    raw["deployments"] = {}
+    with pytest.raises(ConfigError, match="raise team_stacks"):
+        parse_config(raw)
+    raw["registry"]["team_stacks"] = 4
+    assert len(parse_config(raw).teams) == 70
