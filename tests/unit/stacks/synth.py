@@ -30,6 +30,8 @@ class Synthesized:
     assembly: Assembly
     templates: dict[str, dict[str, Any]]  # stack name -> template
     template_bytes: dict[str, int]
+    template_paths: dict[str, Path]
+    messages: dict[str, list[tuple[str, str, str]]]  # stack name -> (level, construct path, text)
 
     def resources(self, stack: str, type_: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.templates[stack]["Resources"].items() if v["Type"] == type_}
@@ -43,14 +45,32 @@ def synthesize(config: ProjectConfig, *, nag: bool = True) -> Synthesized:
     assembly = build(app, config)
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks())
+    return collect(app, config, assembly)
+
+
+def collect(app: cdk.App, config: Any, assembly: Any) -> Synthesized:
+    """Synthesizes `app` and reads back templates, sizes and annotations (cdk-nag findings among them)."""
     cloud_assembly = app.synth()
     templates: dict[str, dict[str, Any]] = {}
     sizes: dict[str, int] = {}
+    paths: dict[str, Path] = {}
+    messages: dict[str, list[tuple[str, str, str]]] = {}
     for artifact in cloud_assembly.stacks:
         path = Path(cloud_assembly.directory) / artifact.template_file
+        paths[artifact.stack_name] = path
         sizes[artifact.stack_name] = path.stat().st_size
         templates[artifact.stack_name] = json.loads(path.read_text())
-    return Synthesized(config=config, assembly=assembly, templates=templates, template_bytes=sizes)
+        messages[artifact.stack_name] = [
+            (str(m.level.value), m.id, str(m.entry.data)) for m in artifact.messages
+        ]
+    return Synthesized(
+        config=config,
+        assembly=assembly,
+        templates=templates,
+        template_bytes=sizes,
+        template_paths=paths,
+        messages=messages,
+    )
 
 
 @cache

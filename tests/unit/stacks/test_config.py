@@ -41,7 +41,11 @@ def test_example_config_parses_into_typed_values() -> None:
     assert fraud.approver_account == "444444444444"
     assert config.teams[1].approver_account == "555555555555"  # defaults to the team account
     prod = config.deployments[0]
-    assert (prod.rollout.strategy, prod.rollout.step_percent, prod.rollout.bake_seconds) == ("canary", 25, 600)
+    assert (prod.rollout.strategy, prod.rollout.step_percent, prod.rollout.bake_seconds) == (
+        "canary",
+        25,
+        600,
+    )
     recommender = config.deployments[1]
     assert (recommender.account, recommender.region) == ("111111111111", "eu-west-1")  # registry defaults
     assert recommender.follows == "Production"
@@ -68,8 +72,18 @@ def test_defaults_for_optional_deployment_keys() -> None:
         ("teams.fraud.account", "22222222222x", "teams.fraud.account", "12 digits"),
         ("teams.fraud.approver_account", "1", "teams.fraud.approver_account", "12 digits"),
         ("teams.fraud.model_groups", [], "teams.fraud.model_groups", "non-empty list"),
-        ("teams.fraud.model_groups", ["bad_name!"], "teams.fraud.model_groups[0]", "letters, digits and hyphens"),
-        ("teams.recsys.model_groups", ["fraud-detector"], "teams.recsys.model_groups[0]", "already used by team 'fraud'"),
+        (
+            "teams.fraud.model_groups",
+            ["bad_name!"],
+            "teams.fraud.model_groups[0]",
+            "letters, digits and hyphens",
+        ),
+        (
+            "teams.recsys.model_groups",
+            ["fraud-detector"],
+            "teams.recsys.model_groups[0]",
+            "already used by team 'fraud'",
+        ),
         ("teams.Fraud", {"account": "222222222222", "model_groups": ["x"]}, "teams.Fraud", "lowercase"),
         ("teams.fraud.model_groups", DELETE, "teams.fraud.model_groups", "required"),
         (f"{DEP}.model_group", "ghost", f"{DEP}.model_group", "fraud-detector, fraud-explainer, recommender"),
@@ -102,7 +116,9 @@ def test_linear_step_below_sagemaker_minimum_is_rejected() -> None:
         parse_config(raw)
 
 
-@pytest.mark.parametrize(("count", "step", "ok"), [(2, 25, True), (2, 50, True), (1, 25, False), (3, 50, False), (4, 50, True)])
+@pytest.mark.parametrize(
+    ("count", "step", "ok"), [(2, 25, True), (2, 50, True), (1, 25, False), (3, 50, False), (4, 50, True)]
+)
 def test_canary_may_not_exceed_half_of_the_fleet(count: int, step: int, ok: bool) -> None:
     raw = with_change(f"{DEP}.instance_count", count)
     raw["deployments"]["fraud-detector-prod"]["rollout"]["step_percent"] = step
@@ -133,7 +149,8 @@ def test_team_shards_are_stable_when_teams_are_added() -> None:
 def test_overfull_team_stack_is_rejected_with_advice() -> None:
     raw = copy.deepcopy(BASE)
     raw["teams"] = {
-        f"t{i}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}-a", f"g{i}-b", f"g{i}-c"]} for i in range(70)
+        f"t{i}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}-a", f"g{i}-b", f"g{i}-c"]}
+        for i in range(70)
     }
     raw["deployments"] = {}
     with pytest.raises(ConfigError, match="raise team_stacks"):

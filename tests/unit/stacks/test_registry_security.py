@@ -1,0 +1,246 @@
+"""Security requirements of the registry account, read from the synthesized example templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from stacks.constructs.names import approver_role_name, publisher_role_name
+from tests.unit.stacks.policy_helpers import (
+    actions_of,
+    principals_of,
+    render,
+    resources_of,
+    statements_by_sid,
+)
+from tests.unit.stacks.synth import Synthesized, example
+
+REGISTRY = "111111111111"
+ARN = f"arn:aws:sagemaker:eu-west-1:{REGISTRY}"
+ORG = {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthesized:
+    return example()
+
+
+def group_policy(synth: Synthesized, group: str) -> dict[str, Any]:
+    for _, _, resource in synth.all_resources("AWS::SageMaker::ModelPackageGroup"):
+        if resource["Properties"]["ModelPackageGroupName"] == group:
+            return resource["Properties"]["ModelPackageGroupPolicy"]
+    raise AssertionError(f"no group {group}")
+
+
+def role(synth: Synthesized, name: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(role properties, statements of the policies attached to it)."""
+    for stack, logical_id, resource in synth.all_resources("AWS::IAM::Role"):
+        if resource["Properties"].get("RoleName") == name:
+            statements = [
+                s
+                for policy in synth.resources(stack, "AWS::IAM::Policy").values()
+                if {"Ref": logical_id} in policy["Properties"]["Roles"]
+                for s in policy["Properties"]["PolicyDocument"]["Statement"]
+            ]
+            return resource["Properties"], statements
+    raise AssertionError(f"no role {name}")
+
+
+def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesized) -> None:
+    policy = statements_by_sid(group_policy(synth, "fraud-detector"))
+    versions = f"{ARN}:model-package/fraud-detector/*"
+    assert set(policy) == {
+        "OwnerRegistersPendingVersions",
+        "TeamsDiscoverGroup",
+        "TeamsDiscoverVersions",
+        "ServingAccountsCreateModels",
+    }
+
+    register = policy["OwnerRegistersPendingVersions"]
+    assert principals_of(register) == ["arn:aws:iam::222222222222:root"]
+    assert actions_of(register) == ["sagemaker:CreateModelPackage"]
+    assert resources_of(register) == [versions]
+    assert register["Condition"] == {
+        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval", **ORG}
+    }
+
+    team_accounts = [f"arn:aws:iam::{a}:root" for a in ("222222222222", "444444444444", "555555555555")]
+    assert principals_of(policy["TeamsDiscoverGroup"]) == team_accounts
+    assert actions_of(policy["TeamsDiscoverGroup"]) == ["sagemaker:DescribeModelPackageGroup"]
+    assert resources_of(policy["TeamsDiscoverGroup"]) == [f"{ARN}:model-package-group/fraud-detector"]
+    assert principals_of(policy["TeamsDiscoverVersions"]) == team_accounts
+    assert actions_of(policy["TeamsDiscoverVersions"]) == [
+        "sagemaker:DescribeModelPackage",
+        "sagemaker:ListModelPackages",
+    ]
+
+    serve = policy["ServingAccountsCreateModels"]
+    assert principals_of(serve) == ["arn:aws:iam::333333333333:root"]
+    assert actions_of(serve) == ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"]
+    assert resources_of(serve) == [versions]
+    for statement in policy.values():
+        assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-a1b2c3d4e5"
+        assert "*" not in principals_of(statement) and "sagemaker:*" not in actions_of(statement)
+
+
+def test_group_without_serving_accounts_grants_no_create_model(synth: Synthesized) -> None:
+    # fraud-explainer has no deployment; recommender is served from the registry account itself
+    for group in ("fraud-explainer", "recommender"):
+        policy = statements_by_sid(group_policy(synth, group))
+        assert "ServingAccountsCreateModels" not in policy
+        assert all("sagemaker:CreateModel" not in actions_of(s) for s in policy.values())
+
+
+def test_groups_are_tagged_with_their_owner_team(synth: Synthesized) -> None:
+    tags = {
+        r["Properties"]["ModelPackageGroupName"]: {t["Key"]: t["Value"] for t in r["Properties"]["Tags"]}
+        for _, _, r in synth.all_resources("AWS::SageMaker::ModelPackageGroup")
+    }
+    assert {g: t["mlops:team"] for g, t in tags.items()} == {
+        "fraud-detector": "fraud",
+        "fraud-explainer": "fraud",
+        "recommender": "recsys",
+    }
+
+
+def trust_principals(props: dict[str, Any]) -> list[tuple[list[str], Any]]:
+    return [(principals_of(s), s.get("Condition")) for s in props["AssumeRolePolicyDocument"]["Statement"]]
+
+
+def test_publisher_trusted_only_by_team_account_within_the_organization(synth: Synthesized) -> None:
+    props, _ = role(synth, publisher_role_name("fraud"))
+    assert trust_principals(props) == [(["arn:aws:iam::222222222222:root"], {"StringEquals": ORG})]
+
+
+def test_approver_trusted_only_by_approver_account(synth: Synthesized) -> None:
+    props, _ = role(synth, approver_role_name("fraud"))
+    assert trust_principals(props) == [(["arn:aws:iam::444444444444:root"], {"StringEquals": ORG})]
+    props, _ = role(synth, approver_role_name("recsys"))
+    assert trust_principals(props) == [(["arn:aws:iam::555555555555:root"], {"StringEquals": ORG})]
+
+
+def test_publisher_registers_pending_versions_in_own_groups_only_and_cannot_approve(
+    synth: Synthesized,
+) -> None:
+    _, statements = role(synth, publisher_role_name("fraud"))
+    by_sid = {s["Sid"]: s for s in statements}
+    register = by_sid["RegisterPendingVersionsInOwnGroups"]
+    assert resources_of(register) == sorted(
+        [
+            f"{ARN}:model-package-group/fraud-detector",
+            f"{ARN}:model-package-group/fraud-explainer",
+            f"{ARN}:model-package/fraud-detector/*",
+            f"{ARN}:model-package/fraud-explainer/*",
+        ]
+    )
+    assert register["Condition"] == {
+        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    }
+    every_action = {a for s in statements for a in actions_of(s)}
+    assert "sagemaker:UpdateModelPackage" not in every_action
+    assert not any(a.endswith("*") for a in every_action)
+    # writes of model packages happen only in the register statement
+    writers = [s["Sid"] for s in statements if "sagemaker:CreateModelPackage" in actions_of(s)]
+    assert writers == ["RegisterPendingVersionsInOwnGroups"]
+
+
+def test_publisher_reads_every_group_for_discovery(synth: Synthesized) -> None:
+    _, statements = role(synth, publisher_role_name("recsys"))
+    by_sid = {s["Sid"]: s for s in statements}
+    assert resources_of(by_sid["DiscoverGroups"]) == [f"{ARN}:model-package-group/*"]
+    assert resources_of(by_sid["DiscoverVersions"]) == [f"{ARN}:model-package/*"]
+    assert actions_of(by_sid["ListGroups"]) == ["sagemaker:ListModelPackageGroups"]
+
+
+def test_publisher_writes_artifacts_only_under_own_prefix(synth: Synthesized) -> None:
+    _, statements = role(synth, publisher_role_name("fraud"))
+    s3_statements = [s for s in statements if any(a.startswith("s3:") for a in actions_of(s))]
+    object_statement = next(s for s in s3_statements if "s3:PutObject" in actions_of(s))
+    (resource,) = resources_of(object_statement)
+    assert resource.startswith("<import:MlopsRegistry:ExportsOutputFnGetAttArtifactsBucket")
+    assert resource.endswith(">/fraud/*")
+    listing = next(s for s in s3_statements if "s3:ListBucket" in actions_of(s))
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["fraud/", "fraud/*"]}}
+    assert {a for s in s3_statements for a in actions_of(s)} == {
+        "s3:GetObject",
+        "s3:GetObjectVersion",
+        "s3:PutObject",
+        "s3:ListBucket",
+    }
+
+
+def test_approver_updates_only_own_groups(synth: Synthesized) -> None:
+    _, statements = role(synth, approver_role_name("fraud"))
+    updates = [s for s in statements if "sagemaker:UpdateModelPackage" in actions_of(s)]
+    assert len(updates) == 1
+    assert resources_of(updates[0]) == [
+        f"{ARN}:model-package/fraud-detector/*",
+        f"{ARN}:model-package/fraud-explainer/*",
+    ]
+    every_action = {a for s in statements for a in actions_of(s)}
+    assert "sagemaker:CreateModelPackage" not in every_action
+    assert not any(a.startswith("s3:") for a in every_action)
+
+
+def test_artifact_bucket_is_private_tls_only_kms_versioned_and_retained(synth: Synthesized) -> None:
+    buckets = synth.resources("MlopsRegistry", "AWS::S3::Bucket")
+    ((bucket_id, bucket),) = [
+        (k, v)
+        for k, v in buckets.items()
+        if "BucketEncryption" in v["Properties"]
+        and "KMSMasterKeyID" in str(v["Properties"]["BucketEncryption"])
+    ]
+    props = bucket["Properties"]
+    assert bucket["DeletionPolicy"] == "Retain" and bucket["UpdateReplacePolicy"] == "Retain"
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    rule = props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    policy = next(
+        p["Properties"]["PolicyDocument"]
+        for p in synth.resources("MlopsRegistry", "AWS::S3::BucketPolicy").values()
+        if p["Properties"]["Bucket"] == {"Ref": bucket_id}
+    )
+    deny_tls = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
+    assert deny_tls and deny_tls[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert actions_of(deny_tls[0]) == ["s3:*"]  # a Deny of everything over plain HTTP
+    read = next(s for s in policy["Statement"] if s.get("Sid") == "ServingAccountsReadArtifacts")
+    assert principals_of(read) == ["arn:aws:iam::333333333333:root"]
+    assert actions_of(read) == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert read["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": ["arn:aws:iam::333333333333:role/mlops-sagemaker-execution"]
+    }
+
+
+def test_key_rotates_is_retained_and_grants_decrypt_only_to_serving_execution_roles(
+    synth: Synthesized,
+) -> None:
+    (key,) = synth.resources("MlopsRegistry", "AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    assert key["DeletionPolicy"] == "Retain"
+    statements = key["Properties"]["KeyPolicy"]["Statement"]
+    cross_account = [s for s in statements if "333333333333" in render(s.get("Principal", {}))]
+    assert len(cross_account) == 1
+    grant = cross_account[0]
+    assert actions_of(grant) == ["kms:Decrypt"]
+    assert grant["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
+    assert grant["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::333333333333:role/mlops-sagemaker-execution"
+    ]
+    principals = {p for s in statements for p in principals_of(s)}
+    assert principals == {"arn:aws:iam::111111111111:root", "arn:aws:iam::333333333333:root"}
+
+
+def test_outputs_publish_role_and_group_arns(synth: Synthesized) -> None:
+    outputs = synth.templates["MlopsRegistryTeams0"]["Outputs"]
+    values = {render(o["Value"]) for o in outputs.values()}
+    assert f"{ARN}:model-package-group/fraud-detector" in values
+    descriptions = " ".join(o.get("Description", "") for o in outputs.values())
+    assert "Assumed from 222222222222 to register versions of team fraud" in descriptions
+    assert "Assumed from 444444444444 to approve versions of team fraud" in descriptions
