@@ -33,10 +33,11 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import endpoints, events
+    from . import endpoints, events, registry
 
     events.install()
     endpoints.install()
+    registry.install()
     _installed = True
 
 
