@@ -33,11 +33,12 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import endpoints, events, registry
+    from . import endpoints, events, iam, registry
 
     events.install()
     endpoints.install()
     registry.install()
+    iam.install()
     _installed = True
 
 

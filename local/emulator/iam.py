@@ -1,0 +1,170 @@
+"""IAM authorization of SageMaker calls when moto's IAM enforcement is on.
+
+moto authorizes every SageMaker call against resource ``*`` and evaluates no condition keys. Here
+``SageMakerResponse`` gets:
+
+- ``_determine_resource``: the ARN the call acts on (AWS's ARN spelling: endpoint, endpoint-config,
+  model and model-package names lower-cased);
+- ``_authenticate_and_authorize_normal_action``: moto's signature check, then the caller's identity
+  policies evaluated with :mod:`local.emulator.policy` on every resource of the call, with the
+  request's condition keys (``sagemaker:ModelApprovalStatus`` on Create/UpdateModelPackage,
+  ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:RequestedRegion``), plus ``iam:PassRole``
+  on the execution role of ``CreateModel``. A denial is an ``AccessDeniedException`` (HTTP 400,
+  JSON), worded as AWS words it.
+
+Enforcement itself stays moto's: off until ``INITIAL_NO_AUTH_ACTION_COUNT`` requests have been made
+(``POST /moto-api/reset-auth`` or ``moto.core.set_initial_no_auth_action_count``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from moto.iam.access_control import IAMPolicy, IAMRequest
+from moto.sagemaker.responses import SageMakerResponse
+
+from . import policy
+from .registry import AccessDeniedException
+
+_ARN = re.compile(r"^arn:[^:]+:sagemaker:")
+
+_GROUP_ACTIONS = {
+    "CreateModelPackageGroup",
+    "DescribeModelPackageGroup",
+    "DeleteModelPackageGroup",
+    "PutModelPackageGroupPolicy",
+    "GetModelPackageGroupPolicy",
+    "DeleteModelPackageGroupPolicy",
+}
+_PACKAGE_ACTIONS = {
+    "DescribeModelPackage": "ModelPackageName",
+    "DeleteModelPackage": "ModelPackageName",
+    "UpdateModelPackage": "ModelPackageArn",
+}
+_APPROVAL_ACTIONS = {"CreateModelPackage", "UpdateModelPackage"}
+
+
+def _arn(self: SageMakerResponse, kind: str, name: str, lower: bool = True) -> str:
+    if _ARN.match(name or ""):
+        return name
+    name = name.lower() if lower else name
+    return f"arn:{self.partition}:sagemaker:{self.region}:{self.current_account}:{kind}/{name}"
+
+
+def _package_arn(self: SageMakerResponse, name_or_arn: str) -> str:
+    if _ARN.match(name_or_arn or ""):
+        return name_or_arn
+    mapped = self.sagemaker_backend.model_package_name_mapping.get(name_or_arn)
+    return mapped or _arn(self, "model-package", name_or_arn)
+
+
+def resources(self: SageMakerResponse) -> list[str]:
+    """Every resource ARN the current SageMaker call is authorized against."""
+    action = self._get_action()
+    p = self._get_param
+    if action in _GROUP_ACTIONS:
+        return [_arn(self, "model-package-group", p("ModelPackageGroupName"), lower=False)]
+    if action in _PACKAGE_ACTIONS:
+        return [_package_arn(self, p(_PACKAGE_ACTIONS[action]))]
+    if action == "BatchDescribeModelPackage":
+        return [_package_arn(self, a) for a in p("ModelPackageArnList") or []] or ["*"]
+    if action == "CreateModelPackage":
+        group = p("ModelPackageGroupName")
+        if group:
+            # the new version's number is unknown before it exists: authorize on the group's versions
+            if _ARN.match(group):
+                prefix, name = group.split(":model-package-group/")
+            else:
+                prefix, name = f"arn:{self.partition}:sagemaker:{self.region}:{self.current_account}", group
+            return [f"{prefix}:model-package/{name.lower()}/*"]
+        return [_arn(self, "model-package", p("ModelPackageName") or "")]
+    if action in ("CreateEndpoint", "UpdateEndpoint"):
+        return [
+            _arn(self, "endpoint", p("EndpointName")),
+            _arn(self, "endpoint-config", p("EndpointConfigName")),
+        ]
+    if action in ("DescribeEndpoint", "DeleteEndpoint", "UpdateEndpointWeightsAndCapacities"):
+        return [_arn(self, "endpoint", p("EndpointName"))]
+    if action in ("CreateEndpointConfig", "DescribeEndpointConfig", "DeleteEndpointConfig"):
+        return [_arn(self, "endpoint-config", p("EndpointConfigName"))]
+    if action in ("CreateModel", "DescribeModel", "DeleteModel"):
+        return [_arn(self, "model", p("ModelName"))]
+    if action in ("AddTags", "DeleteTags", "ListTags"):
+        return [p("ResourceArn")]
+    return ["*"]
+
+
+def _determine_resource(self: SageMakerResponse) -> str:
+    try:
+        return resources(self)[0]
+    except Exception:  # noqa: BLE001 - a malformed request is the action's to reject, not ours
+        return "*"
+
+
+class _SageMakerIAMRequest(IAMRequest):
+    response: SageMakerResponse
+
+    def check_action_permitted(self, resource: str) -> None:
+        response = self.response
+        try:
+            targets = resources(response)
+        except Exception:  # noqa: BLE001
+            targets = [resource]
+        caller_arn = self._access_key.arn
+        docs = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
+        context = _context(response, caller_arn)
+        for target in targets:
+            _require(docs, self._action, target, context, caller_arn)
+        if self._action == "sagemaker:CreateModel" and response._get_param("ExecutionRoleArn"):
+            pass_context = {**context, "iam:PassedToService": ["sagemaker.amazonaws.com"]}
+            _require(docs, "iam:PassRole", response._get_param("ExecutionRoleArn"), pass_context, caller_arn)
+
+
+def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str]]:
+    role = re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
+    context = {
+        "aws:PrincipalArn": [role],
+        "aws:PrincipalAccount": [response.current_account],
+        "aws:RequestedRegion": [response.region],
+    }
+    if response._get_action() in _APPROVAL_ACTIONS:
+        status = response._get_param("ModelApprovalStatus")
+        if status is not None:
+            context["sagemaker:ModelApprovalStatus"] = [status]
+    return context
+
+
+def _require(docs: list[Any], action: str, resource: str, context: dict[str, list[str]], who: str) -> None:
+    decision = policy.evaluate(docs, action, resource, context)
+    if decision is policy.Decision.ALLOW:
+        return
+    why = (
+        "with an explicit deny in an identity-based policy"
+        if decision is policy.Decision.DENY
+        else f"because no identity-based policy allows the {action} action"
+    )
+    raise AccessDeniedException(
+        f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+    )
+
+
+def _authenticate_and_authorize_normal_action(self: SageMakerResponse, resource: str = "*") -> None:
+    response = self
+
+    def make_request(**kwargs: Any) -> _SageMakerIAMRequest:
+        request = _SageMakerIAMRequest(**kwargs)
+        request.response = response
+        return request
+
+    self._authenticate_and_authorize_action(make_request, resource)  # type: ignore[arg-type]
+
+
+def install() -> None:
+    SageMakerResponse._determine_resource = _determine_resource  # type: ignore[attr-defined]
+    SageMakerResponse._authenticate_and_authorize_normal_action = (  # type: ignore[method-assign,assignment]
+        _authenticate_and_authorize_normal_action
+    )
+
+
+__all__ = ["install", "resources"]
