@@ -162,8 +162,8 @@ def _authenticate_and_authorize_normal_action(self: SageMakerResponse, resource:
 
 def install() -> None:
     SageMakerResponse._determine_resource = _determine_resource  # type: ignore[attr-defined]
-    SageMakerResponse._authenticate_and_authorize_normal_action = (  # type: ignore[method-assign,assignment]
-        _authenticate_and_authorize_normal_action
+    setattr(  # noqa: B010 - patching moto's hook
+        SageMakerResponse, "_authenticate_and_authorize_normal_action", _authenticate_and_authorize_normal_action
     )
 
 
