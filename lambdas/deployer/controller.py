@@ -1,0 +1,461 @@
+"""The reconcile decision: a pure function of data (DESIGN section 3). No AWS, no clock, no I/O.
+
+``decide`` compares the desired version (newest version of the group matching ``follows``) with
+what the endpoint serves (from DescribeEndpoint, via the deterministic config name) and with the
+newest ledger items, and returns a ``Decision``: ledger records to append, at most one deployment
+plan, and whether old deployer-made resources may be cleaned up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+from deployer import names
+from deployer.events import EndpointChange, ModelPackageChange, Sweep
+from deployer.models import (
+    BLOCKING_STATUSES,
+    FAILED,
+    IN_PROGRESS,
+    LIVE,
+    ROLLED_BACK,
+    SKIPPED,
+    SUPERSEDED,
+    Decision,
+    DeployPlan,
+    EndpointView,
+    LedgerEntry,
+    Package,
+)
+from deployer.settings import Deployment, Rollout
+
+APPROVED = "Approved"
+DEFAULT_VARIANT = "AllTraffic"
+DEPLOYABLE_PACKAGE_STATUSES = frozenset({"Completed"})
+# Reason prefix of a failure where AWS refused our write calls (same inputs, same refusal).
+REFUSED = "AWS refused"
+
+Trigger = ModelPackageChange | EndpointChange | Sweep | None
+
+
+# --- desired version --------------------------------------------------------------------------
+
+
+def matches(package: Package, follows: str) -> bool:
+    """``Approved`` follows the approval status; any other value follows ModelLifeCycle.Stage."""
+    if package.status is not None and package.status not in DEPLOYABLE_PACKAGE_STATUSES:
+        return False
+    if follows == APPROVED:
+        return package.approval_status == APPROVED
+    return package.stage == follows
+
+
+def package_from_summary(summary: Mapping[str, Any]) -> Package:
+    lifecycle = summary.get("ModelLifeCycle")
+    return Package(
+        arn=summary["ModelPackageArn"],
+        version=int(summary["ModelPackageVersion"]),
+        approval_status=summary.get("ModelApprovalStatus"),
+        stage=lifecycle.get("Stage") if isinstance(lifecycle, Mapping) else None,
+        status=summary.get("ModelPackageStatus"),
+        created=summary.get("CreationTime"),
+    )
+
+
+def pick_desired(packages: Iterable[Package], follows: str) -> Package | None:
+    """First match of a newest-first sequence (ListModelPackages with SortOrder=Descending).
+
+    The iterable is consumed lazily, so an adapter that pages stops at the first match.
+    """
+    for package in packages:
+        if matches(package, follows):
+            return package
+    return None
+
+
+def matching_since(packages: Iterable[Package], follows: str, floor: int | None, cap: int = 50) -> list[Package]:
+    """Matching versions, newest first, down to the one the endpoint serves (``floor``).
+
+    The first item is the desired version; the others are approved (or staged) versions that were
+    never deployed because a newer one came first: they end as ``superseded``. Stops at the first
+    package at or below ``floor`` (usually on the first page), or after the first match when the
+    serving version is unknown.
+    """
+    found: list[Package] = []
+    for package in packages:
+        if floor is not None and package.version <= floor:
+            if found:
+                break
+            if matches(package, follows):  # e.g. the live version was rejected: roll back to this
+                found.append(package)
+                break
+            continue
+        if matches(package, follows):
+            found.append(package)
+            if floor is None or len(found) >= cap:
+                break
+    return found
+
+
+def serving_version(deployment: Deployment, endpoint: EndpointView) -> int | None:
+    token = names.parse(deployment.endpoint, endpoint.config_name) if endpoint.exists else None
+    return token.version if token else None
+
+
+# --- rollout --------------------------------------------------------------------------------------
+
+
+def deployment_config(rollout: Rollout, alarms: Sequence[str]) -> dict[str, Any]:
+    """UpdateEndpoint's DeploymentConfig: blue/green traffic shifting plus alarm auto-rollback."""
+    routing: dict[str, Any]
+    if rollout.strategy == "canary":
+        routing = {
+            "Type": "CANARY",
+            "WaitIntervalInSeconds": rollout.wait_seconds,
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": rollout.step_percent},
+        }
+    elif rollout.strategy == "linear":
+        routing = {
+            "Type": "LINEAR",
+            "WaitIntervalInSeconds": rollout.wait_seconds,
+            "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": rollout.step_percent},
+        }
+    else:
+        routing = {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": rollout.bake_seconds,
+            "MaximumExecutionTimeoutInSeconds": rollout.max_execution_seconds,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarms]},
+    }
+
+
+# --- the decision ---------------------------------------------------------------------------------
+
+
+def decide(
+    deployment: Deployment,
+    desired: Package | None,
+    endpoint: EndpointView,
+    recent: Sequence[LedgerEntry],
+    trigger: Trigger = None,
+    skipped: Sequence[Package] = (),
+) -> Decision:
+    """Reconcile one endpoint.
+
+    ``recent`` is the endpoint's ledger, newest first (a few items); ``skipped`` are matching
+    versions older than ``desired`` but newer than what the endpoint serves (see matching_since).
+    """
+    d = _Context(deployment, desired, endpoint, recent, trigger)
+    records: list[LedgerEntry] = []
+
+    # 1. The outcome of the deployment we requested last, once the endpoint has settled.
+    outcome = d.outcome_of_pending()
+    if outcome is not None:
+        records.append(outcome)
+    latest = records[-1] if records else (recent[0] if recent else None)
+    cleanup = endpoint.config_name if outcome is not None and outcome.status == LIVE else None
+
+    # 2. Approvals that lost the race to a newer version end as superseded.
+    superseded = d.superseded_by_newer()
+    if superseded is not None:
+        records.append(superseded)
+
+    def done(reason: str, *extra: LedgerEntry | None) -> Decision:
+        extra_records = tuple(r for r in extra if r is not None and _is_new(latest, r))
+        return Decision(reason=reason, records=(*records, *extra_records), cleanup_keep=cleanup)
+
+    if endpoint.busy:
+        return done(f"endpoint is {endpoint.status}; its next state change (or the sweep) looks again")
+    if endpoint.exists and endpoint.variant_count > 1:
+        return done(
+            "endpoint has several production variants",
+            d.record(FAILED, desired, reason="multi-variant endpoints are not supported by blue/green updates"),
+        )
+    if desired is None:
+        if not endpoint.exists:
+            return done(f"no version of {deployment.group} matches follows={deployment.follows!r}; nothing to create")
+        return done(
+            "no matching version",
+            d.record(
+                SKIPPED,
+                None,
+                reason=f"no version of {deployment.group} matches follows={deployment.follows!r}; "
+                f"endpoint left on {d.current_label}",
+            ),
+        )
+
+    desired_token = names.token_of(desired.version, desired.arn)
+    if endpoint.exists and endpoint.status == "InService" and d.current == desired_token:
+        if latest is None or latest.serving_package_arn != desired.arn or latest.status == IN_PROGRESS:
+            live = d.record(LIVE, desired, reason=f"endpoint serves version {desired.version}")
+            return Decision(
+                reason="endpoint already serves the desired version; ledger brought up to date",
+                records=(*records, live),
+                cleanup_keep=endpoint.config_name,
+            )
+        return done(f"endpoint already serves version {desired.version}")
+
+    if (
+        latest is not None
+        and latest.status in BLOCKING_STATUSES
+        and latest.model_package_arn == desired.arn
+        # A missing endpoint is recreated after an endpoint failure (the operator deleted it),
+        # but not after AWS refused our calls for this version.
+        and (endpoint.exists or (latest.reason or "").startswith(REFUSED))
+    ):
+        return done(
+            f"version {desired.version} {latest.status.replace('_', ' ')} at {latest.at or 'the last attempt'}; "
+            "not retrying it until a newer version matches or a 'requested' ledger item asks for it"
+        )
+    if d.inference_spec_missing():
+        return done(
+            "package has no inference specification",
+            d.record(FAILED, desired, reason=f"{desired.arn} has no InferenceSpecification; it cannot be deployed"),
+        )
+    if endpoint.exists and endpoint.status == "Failed":
+        return done(
+            "endpoint is Failed",
+            d.record(
+                FAILED,
+                desired,
+                reason=f"endpoint is Failed ({endpoint.failure_reason or 'no reason given'}); "
+                "delete it and the deployer recreates it",
+            ),
+        )
+    if endpoint.exists and endpoint.status != "InService":
+        return done(
+            f"endpoint is {endpoint.status}",
+            d.record(FAILED, desired, reason=f"endpoint status {endpoint.status!r} needs an operator"),
+        )
+
+    plan = d.plan(desired)
+    verb = "update" if plan.kind == "update" else "create"
+    known_versions = {item.version for item in (*recent, *records)}
+    for older in skipped:
+        if older.version not in known_versions and older.arn != desired.arn:
+            records.append(
+                d.record(
+                    SUPERSEDED,
+                    older,
+                    reason=f"version {desired.version} is newer and also matches follows={deployment.follows!r}",
+                )
+            )
+    started = d.record(
+        IN_PROGRESS,
+        desired,
+        reason=f"{verb} to version {desired.version} ({deployment.rollout.strategy}) started",
+        endpoint_config=plan.config_name,
+    )
+    return Decision(
+        reason=f"{verb} endpoint to version {desired.version}",
+        records=tuple(records),
+        deploy=plan,
+        started=started,
+        cleanup_keep=cleanup,
+    )
+
+
+def failed_start(decision: Decision, reason: str) -> LedgerEntry:
+    """The ledger item for a deployment whose write calls AWS refused (permanently)."""
+    assert decision.started is not None
+    return replace(decision.started, status=FAILED, reason=f"{REFUSED} the deployment: {reason}")
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+class _Context:
+    def __init__(
+        self,
+        deployment: Deployment,
+        desired: Package | None,
+        endpoint: EndpointView,
+        recent: Sequence[LedgerEntry],
+        trigger: Trigger,
+    ) -> None:
+        self.deployment = deployment
+        self.desired = desired
+        self.endpoint = endpoint
+        self.recent = recent
+        self.trigger = trigger
+        self.current = names.parse(deployment.endpoint, endpoint.config_name) if endpoint.exists else None
+
+    # what the endpoint serves now, as (arn, version)
+    @property
+    def current_package(self) -> tuple[str | None, int | None]:
+        if self.current is None:
+            return None, None
+        version = self.current.version
+        for item in self.recent:
+            for arn, ver in ((item.serving_package_arn, item.serving_version), (item.model_package_arn, item.version)):
+                if arn and ver == version and names.package_token(arn) == self.current.package_token:
+                    return arn, version
+        if self.desired is not None and names.token_of(self.desired.version, self.desired.arn) == self.current:
+            return self.desired.arn, version
+        return self.deployment.package_arn(version), version
+
+    @property
+    def current_label(self) -> str:
+        if not self.endpoint.exists:
+            return "no endpoint"
+        if self.current is None:
+            return f"config {self.endpoint.config_name} (not made by the deployer)"
+        return f"version {self.current.version}"
+
+    def record(
+        self, status: str, package: Package | None, *, reason: str, endpoint_config: str | None = None
+    ) -> LedgerEntry:
+        serving_arn, serving_version = self.current_package
+        previous_arn, previous_version = serving_arn, serving_version
+        if status == LIVE and package is not None:
+            serving_arn, serving_version = package.arn, package.version
+            previous = self._previous_serving()
+            previous_arn, previous_version = previous
+        approved_by, description = self._approval_of(package.arn if package else None)
+        return LedgerEntry(
+            status=status,
+            endpoint=self.deployment.endpoint,
+            account=self.deployment.account,
+            region=self.deployment.region,
+            group=self.deployment.group,
+            model_package_arn=package.arn if package else None,
+            version=package.version if package else None,
+            previous_package_arn=previous_arn,
+            previous_version=previous_version,
+            serving_package_arn=serving_arn,
+            serving_version=serving_version,
+            endpoint_config=endpoint_config or self.endpoint.config_name,
+            rollout=self.deployment.rollout.as_dict(),
+            approved_by=approved_by,
+            approval_description=description,
+            reason=reason,
+            event_id=self.trigger.event_id if self.trigger is not None else None,
+        )
+
+    def _previous_serving(self) -> tuple[str | None, int | None]:
+        """What served before the version going live: the newest item's serving version (for an
+        in-progress item that is the version the update started from)."""
+        if not self.recent:
+            return None, None
+        return self.recent[0].serving_package_arn, self.recent[0].serving_version
+
+    def _approval_of(self, package_arn: str | None) -> tuple[str | None, str | None]:
+        trigger = self.trigger
+        if isinstance(trigger, ModelPackageChange) and trigger.package_arn == package_arn:
+            return trigger.approved_by, trigger.approval_description
+        for item in self.recent:
+            if item.model_package_arn == package_arn and (item.approved_by or item.approval_description):
+                return item.approved_by, item.approval_description
+        return None, None
+
+    def outcome_of_pending(self) -> LedgerEntry | None:
+        """Turn our newest in-progress item into live / rolled_back / failed once the endpoint settles."""
+        pending = self.recent[0] if self.recent else None
+        if pending is None or pending.status != IN_PROGRESS or not pending.endpoint_config:
+            return None
+        endpoint = self.endpoint
+        if endpoint.busy:
+            return None
+        package = (
+            Package(arn=pending.model_package_arn, version=pending.version)
+            if pending.model_package_arn and pending.version is not None
+            else None
+        )
+
+        def outcome(status: str, reason: str) -> LedgerEntry:
+            entry = self.record(status, package, reason=reason, endpoint_config=endpoint.config_name)
+            return replace(
+                entry,
+                approved_by=entry.approved_by or pending.approved_by,
+                approval_description=entry.approval_description or pending.approval_description,
+                rollout=pending.rollout or entry.rollout,
+            )
+
+        if not endpoint.exists:
+            return outcome(FAILED, "endpoint disappeared while the deployment was in progress")
+        if endpoint.status == "InService" and endpoint.config_name == pending.endpoint_config:
+            return outcome(LIVE, f"version {pending.version} is live")
+        if endpoint.status == "InService":
+            why = endpoint.failure_reason or "the update did not complete"
+            return outcome(
+                ROLLED_BACK,
+                f"SageMaker rolled back to {self.current_label} ({why}); version {pending.version} is not retried",
+            )
+        if endpoint.status == "Failed":
+            return outcome(FAILED, f"endpoint is Failed: {endpoint.failure_reason or 'no reason given'}")
+        return outcome(FAILED, f"endpoint ended in status {endpoint.status!r}")
+
+    def superseded_by_newer(self) -> LedgerEntry | None:
+        trigger, desired = self.trigger, self.desired
+        if not isinstance(trigger, ModelPackageChange) or desired is None or trigger.version is None:
+            return None
+        if trigger.package_arn == desired.arn or trigger.version >= desired.version:
+            return None
+        if not matches(
+            Package(
+                arn=trigger.package_arn,
+                version=trigger.version,
+                approval_status=trigger.approval_status,
+                stage=trigger.stage,
+            ),
+            self.deployment.follows,
+        ):
+            return None
+        if any(item.version == trigger.version for item in self.recent):
+            return None
+        package = Package(arn=trigger.package_arn, version=trigger.version)
+        return self.record(
+            SUPERSEDED,
+            package,
+            reason=f"version {desired.version} is newer and also matches follows={self.deployment.follows!r}",
+        )
+
+    def inference_spec_missing(self) -> bool:
+        trigger, desired = self.trigger, self.desired
+        return (
+            isinstance(trigger, ModelPackageChange)
+            and desired is not None
+            and trigger.package_arn == desired.arn
+            and trigger.has_inference_spec is False
+        )
+
+    def plan(self, desired: Package) -> DeployPlan:
+        deployment, endpoint = self.deployment, self.endpoint
+        variant = (endpoint.variant_name if endpoint.exists else None) or DEFAULT_VARIANT
+        count = (endpoint.instance_count if endpoint.exists else None) or deployment.instance_count
+        model = names.model_name(deployment.endpoint, desired.version, desired.arn, deployment.execution_role_arn)
+        config = names.config_name(
+            deployment.endpoint,
+            desired.version,
+            desired.arn,
+            model=model,
+            variant=variant,
+            instance_type=deployment.instance_type,
+            instance_count=count,
+        )
+        return DeployPlan(
+            kind="update" if endpoint.exists else "create",
+            package=desired,
+            model_name=model,
+            config_name=config,
+            variant_name=variant,
+            instance_type=deployment.instance_type,
+            instance_count=count,
+            execution_role_arn=deployment.execution_role_arn,
+            deployment_config=deployment_config(deployment.rollout, deployment.alarms) if endpoint.exists else None,
+        )
+
+
+def _is_new(latest: LedgerEntry | None, record: LedgerEntry) -> bool:
+    """Failure-type records are written once, not on every look (no notification storms)."""
+    if latest is None:
+        return True
+    return not (
+        latest.status == record.status
+        and latest.model_package_arn == record.model_package_arn
+        and latest.reason == record.reason
+    )

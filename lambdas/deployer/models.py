@@ -1,0 +1,109 @@
+"""Plain data shared by the controller, the adapters and the `mlops` CLI (no AWS imports here)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Any
+
+# DescribeEndpoint statuses during which a write call would fail or interfere.
+BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
+
+# Ledger statuses (docs/contracts.md).
+REQUESTED = "requested"
+IN_PROGRESS = "in_progress"
+LIVE = "live"
+FAILED = "failed"
+ROLLED_BACK = "rolled_back"
+SUPERSEDED = "superseded"
+SKIPPED = "skipped"
+LEDGER_STATUSES = (REQUESTED, IN_PROGRESS, LIVE, FAILED, ROLLED_BACK, SUPERSEDED, SKIPPED)
+# A version whose latest ledger item has one of these is not retried automatically.
+BLOCKING_STATUSES = frozenset({FAILED, ROLLED_BACK})
+
+
+@dataclass(frozen=True)
+class Package:
+    """One version of a model package group, as ListModelPackages describes it."""
+
+    arn: str
+    version: int
+    approval_status: str | None = None
+    stage: str | None = None
+    status: str | None = None
+    created: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EndpointView:
+    """What DescribeEndpoint says (``exists=False`` when SageMaker does not know the endpoint)."""
+
+    exists: bool
+    status: str | None = None
+    config_name: str | None = None
+    variant_name: str | None = None
+    variant_count: int = 0
+    instance_count: int | None = None
+    failure_reason: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self.status in BUSY_STATUSES
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger item. ``endpoint_id`` and ``at`` are filled in by the ledger when written."""
+
+    status: str
+    endpoint: str
+    account: str
+    region: str
+    group: str
+    model_package_arn: str | None = None
+    version: int | None = None
+    previous_package_arn: str | None = None
+    previous_version: int | None = None
+    serving_package_arn: str | None = None
+    serving_version: int | None = None
+    endpoint_config: str | None = None
+    rollout: dict[str, Any] = field(default_factory=dict)
+    approved_by: str | None = None
+    approval_description: str | None = None
+    reason: str | None = None
+    event_id: str | None = None
+    endpoint_id: str = ""
+    at: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if v is not None and v != {} and v != ""}
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    """The write calls of one reconcile: CreateModel, CreateEndpointConfig, then Update/CreateEndpoint."""
+
+    kind: str  # "create" | "update"
+    package: Package
+    model_name: str
+    config_name: str
+    variant_name: str
+    instance_type: str
+    instance_count: int
+    execution_role_arn: str
+    deployment_config: dict[str, Any] | None  # None for CreateEndpoint
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The controller's answer. ``records`` are written first; ``started`` only after ``deploy`` succeeded."""
+
+    reason: str
+    records: tuple[LedgerEntry, ...] = ()
+    deploy: DeployPlan | None = None
+    started: LedgerEntry | None = None
+    cleanup_keep: str | None = None  # endpoint config now in use: older deployer-made ones may go
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.records or self.deploy or self.cleanup_keep)

@@ -1,0 +1,267 @@
+"""Thin SageMaker adapter: boto3 calls in, domain objects and domain errors out.
+
+Clients are injected (``client_for(region, role_arn)``); the registry calls use the deployer's own
+role in the registry region, the endpoint calls the deployment's deploy-access role (or the
+deployer's own role when ``deploy_role_arn`` is null).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from deployer import names
+from deployer.controller import package_from_summary
+from deployer.errors import EndpointBusy, PermanentError, TransientError
+from deployer.models import DeployPlan, EndpointView, Package
+from deployer.settings import Deployment
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 100
+TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalFailure",
+        "InternalServerError",
+        "InternalError",
+        "RequestTimeout",
+        "RequestTimeoutException",
+        "ProvisionedThroughputExceededException",
+        "TransactionInProgressException",
+    }
+)
+
+
+class Gateway(Protocol):
+    """What the service needs from SageMaker (the in-memory fake in the tests implements it too)."""
+
+    def iter_packages(self, deployment: Deployment) -> Iterator[Package]: ...
+
+    def describe_endpoint(self, deployment: Deployment) -> EndpointView: ...
+
+    def deploy(self, deployment: Deployment, plan: DeployPlan) -> None: ...
+
+    def cleanup(self, deployment: Deployment, keep_config: str) -> list[str]: ...
+
+
+def translate(exc: Exception, operation: str) -> Exception:
+    """Map a botocore error to TransientError / EndpointBusy / PermanentError."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        message = str(error.get("Message", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in TRANSIENT_CODES or status >= 500:
+            return TransientError(f"{operation}: {code or status}: {message} (retries exhausted)")
+        if "in-progress" in message.lower() or "cannot update in-progress" in message.lower():
+            return EndpointBusy(f"{operation}: {message}")
+        return PermanentError(f"{operation}: {code}: {message}")
+    if isinstance(exc, BotoCoreError):
+        return TransientError(f"{operation}: {exc}")
+    return exc
+
+
+def _already_exists(exc: ClientError) -> bool:
+    message = str(exc.response.get("Error", {}).get("Message", "")).lower()
+    return "already exist" in message
+
+
+def _not_found(exc: ClientError) -> bool:
+    error = exc.response.get("Error", {})
+    message = str(error.get("Message", "")).lower()
+    return error.get("Code") == "ResourceNotFound" or "could not find" in message or "does not exist" in message
+
+
+def endpoint_view(response: dict[str, Any]) -> EndpointView:
+    """An EndpointView from a DescribeEndpoint response."""
+    variants = response.get("ProductionVariants") or []
+    first = variants[0] if variants else {}
+    count = first.get("CurrentInstanceCount", first.get("DesiredInstanceCount"))
+    return EndpointView(
+        exists=True,
+        status=response.get("EndpointStatus"),
+        config_name=response.get("EndpointConfigName"),
+        variant_name=first.get("VariantName"),
+        variant_count=len(variants),
+        instance_count=int(count) if count else None,
+        failure_reason=response.get("FailureReason"),
+    )
+
+
+class SageMakerGateway:
+    def __init__(self, client_for: Callable[[str, str | None], Any]) -> None:
+        self._client_for = client_for
+
+    def _registry(self, deployment: Deployment) -> Any:
+        return self._client_for(deployment.registry_region, None)
+
+    def _serving(self, deployment: Deployment) -> Any:
+        return self._client_for(deployment.region, deployment.deploy_role_arn)
+
+    def _call(self, client: Any, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(client, operation)(**kwargs)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, operation) from exc
+
+    def iter_packages(self, deployment: Deployment) -> Iterator[Package]:
+        """Newest first; pages are fetched only as far as the caller reads."""
+        client = self._registry(deployment)
+        kwargs: dict[str, Any] = {
+            "ModelPackageGroupName": deployment.group,
+            "SortBy": "CreationTime",
+            "SortOrder": "Descending",
+            "MaxResults": PAGE_SIZE,
+        }
+        if deployment.follows == "Approved":
+            kwargs["ModelApprovalStatus"] = "Approved"
+        while True:
+            page = self._call(client, "list_model_packages", **kwargs)
+            for summary in page.get("ModelPackageSummaryList", []):
+                if "ModelPackageVersion" in summary:
+                    yield package_from_summary(summary)
+            token = page.get("NextToken")
+            if not token:
+                return
+            kwargs["NextToken"] = token
+
+    def describe_endpoint(self, deployment: Deployment) -> EndpointView:
+        client = self._serving(deployment)
+        try:
+            response = client.describe_endpoint(EndpointName=deployment.endpoint)
+        except ClientError as exc:
+            if _not_found(exc):
+                return EndpointView(exists=False)
+            raise translate(exc, "describe_endpoint") from exc
+        except BotoCoreError as exc:
+            raise translate(exc, "describe_endpoint") from exc
+        return endpoint_view(response)
+
+    def deploy(self, deployment: Deployment, plan: DeployPlan) -> None:
+        """CreateModel, CreateEndpointConfig (both idempotent by name), then Update/CreateEndpoint."""
+        client = self._serving(deployment)
+        self._create(
+            client,
+            "create_model",
+            ModelName=plan.model_name,
+            ExecutionRoleArn=plan.execution_role_arn,
+            Containers=[{"ModelPackageName": plan.package.arn}],
+            Tags=[{"Key": "mlops:endpoint", "Value": deployment.endpoint}],
+        )
+        self._create(
+            client,
+            "create_endpoint_config",
+            EndpointConfigName=plan.config_name,
+            ProductionVariants=[
+                {
+                    "VariantName": plan.variant_name,
+                    "ModelName": plan.model_name,
+                    "InitialInstanceCount": plan.instance_count,
+                    "InstanceType": plan.instance_type,
+                    "InitialVariantWeight": 1.0,
+                }
+            ],
+            Tags=[{"Key": "mlops:endpoint", "Value": deployment.endpoint}],
+        )
+        if plan.kind == "create":
+            self._call(
+                client,
+                "create_endpoint",
+                EndpointName=deployment.endpoint,
+                EndpointConfigName=plan.config_name,
+                Tags=[{"Key": "mlops:managed-by", "Value": "mlops-deployer"}],
+            )
+        else:
+            self._call(
+                client,
+                "update_endpoint",
+                EndpointName=deployment.endpoint,
+                EndpointConfigName=plan.config_name,
+                DeploymentConfig=plan.deployment_config,
+            )
+
+    def _create(self, client: Any, operation: str, **kwargs: Any) -> None:
+        try:
+            getattr(client, operation)(**kwargs)
+        except ClientError as exc:
+            if _already_exists(exc):  # a retry of a half-done deployment: same name, same content
+                return
+            raise translate(exc, operation) from exc
+        except BotoCoreError as exc:
+            raise translate(exc, operation) from exc
+
+    def cleanup(self, deployment: Deployment, keep_config: str) -> list[str]:
+        """Delete deployer-made configs and models of this endpoint older than the config in use.
+
+        Only names that parse as this endpoint's (``names.parse``) are candidates; the config in
+        use and every model with its version token are kept, and so is anything created after the
+        config in use (a concurrent deployment may be about to use it). Failures are logged, not
+        raised: cleanup never fails a deployment.
+        """
+        client = self._serving(deployment)
+        keep_token = names.parse(deployment.endpoint, keep_config)
+        base = names.endpoint_base(deployment.endpoint)
+        deleted: list[str] = []
+        try:
+            configs = self._list(client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base)
+            models = self._list(client, "list_models", "Models", "ModelName", base)
+        except (TransientError, PermanentError) as exc:
+            log.warning("cleanup skipped", extra={"endpoint": deployment.endpoint, "reason": exc.reason})
+            return deleted
+        keep_created = configs.get(keep_config)
+        if keep_token is None or keep_created is None:
+            return deleted
+        for name, created in configs.items():
+            if (
+                name != keep_config
+                and names.parse(deployment.endpoint, name)
+                and created < keep_created
+                and self._delete(client, "delete_endpoint_config", EndpointConfigName=name)
+            ):
+                deleted.append(name)
+        for name, created in models.items():
+            token = names.parse(deployment.endpoint, name)
+            if (
+                token
+                and token != keep_token
+                and created < keep_created
+                and self._delete(client, "delete_model", ModelName=name)
+            ):
+                deleted.append(name)
+        return deleted
+
+    def _list(self, client: Any, operation: str, key: str, name_key: str, base: str) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        kwargs: dict[str, Any] = {"NameContains": base, "MaxResults": PAGE_SIZE}
+        while True:
+            page = self._call(client, operation, **kwargs)
+            for item in page.get(key, []):
+                found[item[name_key]] = item["CreationTime"]
+            token = page.get("NextToken")
+            if not token:
+                return found
+            kwargs["NextToken"] = token
+
+    def _delete(self, client: Any, operation: str, **kwargs: Any) -> bool:
+        try:
+            getattr(client, operation)(**kwargs)
+            return True
+        except (ClientError, BotoCoreError) as exc:
+            if isinstance(exc, ClientError) and _not_found(exc):
+                return False
+            log.warning("cleanup call failed", extra={"operation": operation, "reason": str(exc)})
+            return False

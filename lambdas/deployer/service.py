@@ -1,0 +1,213 @@
+"""Orchestration: route each trigger to the endpoints it concerns, reconcile them, record, notify.
+
+Error policy (the handler turns it into SQS partial batch failures):
+- transient (throttling/5xx/network after the client's own retries, or an unexpected bug): the
+  message is reported failed, SQS redelivers it and after maxReceiveCount it lands in the DLQ;
+- permanent (malformed event, unknown group or endpoint, invalid deployment config, AWS refusing
+  a call): logged with the reason, recorded in the ledger where there is an endpoint, notified,
+  and the message is acknowledged, so nothing crash-loops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from typing import Any
+
+from deployer import controller
+from deployer.errors import EndpointBusy, MalformedEvent, PermanentError, TransientError
+from deployer.events import EndpointChange, Message, ModelPackageChange, Sweep, Trigger
+from deployer.ledger import Ledger
+from deployer.models import FAILED, Decision, LedgerEntry
+from deployer.notifier import Notifier
+from deployer.sagemaker_gateway import Gateway, translate
+from deployer.settings import Deployment, InvalidDeployment, Settings
+
+log = logging.getLogger(__name__)
+
+# Stop starting new work when less than this is left of the invocation; the rest is redelivered.
+SAFETY_MARGIN_MS = 15_000
+
+
+class DeployerService:
+    def __init__(self, settings: Settings, gateway: Gateway, ledger: Ledger, notifier: Notifier) -> None:
+        self.settings = settings
+        self.gateway = gateway
+        self.ledger = ledger
+        self.notifier = notifier
+
+    # --- batch ---------------------------------------------------------------------------------
+
+    def handle(self, messages: list[Message], remaining_ms: Callable[[], int] | None = None) -> list[str]:
+        """Process a batch; returns the message ids to report as failed (to be retried)."""
+        failed: list[str] = []
+        for message in messages:
+            if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
+                log.warning("out of time; message left for redelivery", extra={"message_id": message.message_id})
+                failed.append(message.message_id)
+                continue
+            try:
+                self.handle_message(message)
+            except Exception as exc:  # transient or unexpected: retry, then DLQ
+                log.exception(
+                    "message failed; SQS will redeliver it",
+                    extra={"message_id": message.message_id, "reason": getattr(exc, "reason", str(exc))},
+                )
+                failed.append(message.message_id)
+        return failed
+
+    def handle_message(self, message: Message) -> None:
+        if message.error is not None or message.trigger is None:
+            error = message.error or MalformedEvent("empty message")
+            log.error("malformed event acknowledged", extra={"message_id": message.message_id, "reason": error.reason})
+            self.notifier.problem("malformed deployer event", error.reason, message_id=message.message_id)
+            return
+        self.handle_trigger(message.trigger)
+
+    def handle_trigger(self, trigger: Trigger) -> list[Decision]:
+        """Reconcile every endpoint the trigger concerns. Raises only for transient trouble."""
+        deployments, invalid, problem = self.route(trigger)
+        for entry in invalid:
+            self.record_invalid(entry, trigger)
+        if problem is not None:
+            log.warning("event for nothing this deployer manages", extra={"reason": problem, "event_id": trigger.event_id})
+            self.notifier.problem("event for an unmanaged resource", problem, event_id=trigger.event_id)
+        errors: list[Exception] = []
+        decisions = []
+        for deployment in deployments:
+            try:
+                decisions.append(self.reconcile(deployment, trigger))
+            except Exception as exc:  # one endpoint's trouble must not starve the others
+                errors.append(exc)
+        if errors:
+            raise errors[0]
+        return decisions
+
+    def route(self, trigger: Trigger) -> tuple[tuple[Deployment, ...], tuple[InvalidDeployment, ...], str | None]:
+        settings = self.settings
+        if isinstance(trigger, Sweep):
+            return settings.deployments, tuple(i for i in settings.invalid if i.endpoint_id), None
+        if isinstance(trigger, ModelPackageChange):
+            found, invalid = settings.for_group(trigger.group), settings.invalid_for_group(trigger.group)
+            problem = None if found or invalid else f"unknown model package group {trigger.group!r}"
+            return found, invalid, problem
+        assert isinstance(trigger, EndpointChange)
+        found = settings.for_endpoint(trigger.endpoint, trigger.account, trigger.region)
+        invalid = settings.invalid_for_endpoint(trigger.endpoint)
+        where = f"{trigger.account or '?'}/{trigger.region or '?'}/{trigger.endpoint}"
+        return found, invalid, None if found or invalid else f"unknown endpoint {where!r}"
+
+    # --- one endpoint --------------------------------------------------------------------------
+
+    def reconcile(self, deployment: Deployment, trigger: Trigger | None = None) -> Decision:
+        recent = self._ledger_call(self.ledger.recent, deployment.endpoint_id)
+        try:
+            endpoint = self.gateway.describe_endpoint(deployment)
+            matching = controller.matching_since(
+                self.gateway.iter_packages(deployment),
+                deployment.follows,
+                controller.serving_version(deployment, endpoint),
+            )
+        except PermanentError as exc:
+            self._record_read_failure(deployment, recent, exc.reason, trigger)
+            return Decision(reason=exc.reason)
+        desired = matching[0] if matching else None
+        decision = controller.decide(deployment, desired, endpoint, recent, trigger, skipped=matching[1:])
+        log.info(
+            "reconciled",
+            extra={
+                "endpoint_id": deployment.endpoint_id,
+                "desired_version": desired.version if desired else None,
+                "endpoint_status": endpoint.status,
+                "endpoint_config": endpoint.config_name,
+                "decision": decision.reason,
+                "event_id": trigger.event_id if trigger else None,
+            },
+        )
+        for record in decision.records:
+            self._write(record)
+        if decision.deploy is not None:
+            self._deploy(deployment, decision)
+        if decision.cleanup_keep:
+            deleted = self.gateway.cleanup(deployment, decision.cleanup_keep)
+            if deleted:
+                log.info("cleaned up", extra={"endpoint_id": deployment.endpoint_id, "deleted": deleted})
+        return decision
+
+    def _deploy(self, deployment: Deployment, decision: Decision) -> None:
+        assert decision.deploy is not None and decision.started is not None
+        try:
+            self.gateway.deploy(deployment, decision.deploy)
+        except EndpointBusy as exc:
+            # Another invocation got there first; the endpoint's state change brings us back.
+            log.info("endpoint busy; will look again", extra={"endpoint_id": deployment.endpoint_id, "reason": exc.reason})
+            return
+        except PermanentError as exc:
+            self._write(controller.failed_start(decision, exc.reason))
+            return
+        self._write(decision.started)
+
+    def _write(self, entry: LedgerEntry) -> LedgerEntry:
+        stored = self._ledger_call(self.ledger.append, entry)
+        log.info(
+            "ledger",
+            extra={"endpoint_id": stored.endpoint_id, "status": stored.status, "version": stored.version, "reason": stored.reason},
+        )
+        self.notifier.transition(stored)
+        return stored
+
+    def _ledger_call(self, fn: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except Exception as exc:
+            translated = translate(exc, "ledger")
+            # The ledger is where permanent problems are recorded: if it refuses, nothing can be
+            # recorded, so the message goes back to SQS (and finally the DLQ with its alarm).
+            raise (TransientError(translated.reason) if isinstance(translated, PermanentError) else translated) from exc
+
+    def _record_read_failure(
+        self, deployment: Deployment, recent: list[LedgerEntry], reason: str, trigger: Trigger | None
+    ) -> None:
+        log.error("cannot read SageMaker state", extra={"endpoint_id": deployment.endpoint_id, "reason": reason})
+        entry = LedgerEntry(
+            status=FAILED,
+            endpoint=deployment.endpoint,
+            account=deployment.account,
+            region=deployment.region,
+            group=deployment.group,
+            serving_package_arn=recent[0].serving_package_arn if recent else None,
+            serving_version=recent[0].serving_version if recent else None,
+            rollout=deployment.rollout.as_dict(),
+            reason=f"cannot read SageMaker state: {reason}",
+            event_id=trigger.event_id if trigger else None,
+        )
+        if not recent or (recent[0].status, recent[0].reason) != (entry.status, entry.reason):
+            self._write(entry)
+
+    def record_invalid(self, invalid: InvalidDeployment, trigger: Trigger) -> None:
+        """A misconfigured deployment: ledger (once, where it has an endpoint identity) and notify."""
+        log.error("misconfigured deployment", extra={"index": invalid.index, "reason": invalid.reason})
+        key = invalid.endpoint_id
+        if key is None or invalid.endpoint is None or invalid.account is None or invalid.region is None:
+            if not isinstance(trigger, Sweep):
+                self.notifier.problem("misconfigured deployment", invalid.reason, index=invalid.index)
+            return
+        recent = self._ledger_call(self.ledger.recent, key, 1)
+        reason = f"deployment misconfigured: {invalid.reason}"
+        if recent and recent[0].status == FAILED and recent[0].reason == reason:
+            return
+        previous = recent[0] if recent else None
+        entry = LedgerEntry(
+            status=FAILED,
+            endpoint=invalid.endpoint,
+            account=invalid.account,
+            region=invalid.region,
+            group=invalid.group or "",
+            serving_package_arn=previous.serving_package_arn if previous else None,
+            serving_version=previous.serving_version if previous else None,
+            reason=reason,
+            event_id=trigger.event_id,
+        )
+        self._write(replace(entry, endpoint_id=key))
+

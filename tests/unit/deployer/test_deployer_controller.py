@@ -1,0 +1,442 @@
+"""Exhaustive tests of the pure reconcile decision (no AWS, no fakes)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from deployer import controller, names
+from deployer.events import ModelPackageChange
+from deployer.models import (
+    FAILED,
+    IN_PROGRESS,
+    LIVE,
+    REQUESTED,
+    ROLLED_BACK,
+    SKIPPED,
+    SUPERSEDED,
+    EndpointView,
+    LedgerEntry,
+    Package,
+)
+from deployer.settings import Rollout
+
+from tests.unit.deployer.deployer_fakes import GROUP, SERVING, make_deployment, package_arn
+
+D = make_deployment()
+
+
+def pkg(version: int, approval: str = "Approved", stage: str | None = None, status: str = "Completed") -> Package:
+    return Package(package_arn(version), version, approval, stage, status)
+
+
+def config_for(version: int, deployment=D, count: int = 2, variant: str = "AllTraffic") -> str:
+    model = names.model_name(deployment.endpoint, version, package_arn(version), deployment.execution_role_arn)
+    return names.config_name(
+        deployment.endpoint,
+        version,
+        package_arn(version),
+        model=model,
+        variant=variant,
+        instance_type=deployment.instance_type,
+        instance_count=count,
+    )
+
+
+def serving(version: int | None, status: str = "InService", count: int = 2, **kw) -> EndpointView:
+    config = config_for(version, count=count) if version is not None else kw.pop("config_name", "hand-made-config")
+    return EndpointView(
+        exists=True,
+        status=status,
+        config_name=config,
+        variant_name=kw.pop("variant_name", "Blue"),
+        variant_count=kw.pop("variant_count", 1),
+        instance_count=count,
+        **kw,
+    )
+
+
+MISSING = EndpointView(exists=False)
+
+
+def item(status: str, version: int | None, *, serving_version: int | None = None, config: str | None = None, **kw) -> LedgerEntry:
+    return LedgerEntry(
+        status=status,
+        endpoint=D.endpoint,
+        account=D.account,
+        region=D.region,
+        group=GROUP,
+        model_package_arn=package_arn(version) if version is not None else None,
+        version=version,
+        serving_package_arn=package_arn(serving_version) if serving_version is not None else None,
+        serving_version=serving_version,
+        endpoint_config=config,
+        endpoint_id=D.endpoint_id,
+        at=kw.pop("at", "2026-11-20T10:00:00.000000Z"),
+        **kw,
+    )
+
+
+def approval_event(version: int, approval: str = "Approved", has_spec: bool | None = True, stage: str | None = None):
+    return ModelPackageChange(
+        event_id=f"evt-{version}",
+        time=None,
+        group=GROUP,
+        package_arn=package_arn(version),
+        version=version,
+        approval_status=approval,
+        stage=stage,
+        has_inference_spec=has_spec,
+        approved_by="alice",
+        approval_description="AUC 0.94",
+    )
+
+
+# --- desired version --------------------------------------------------------------------------------
+
+
+class TestMatching:
+    def test_approved_follows_approval_status(self):
+        assert controller.matches(pkg(1), "Approved")
+        assert not controller.matches(pkg(1, "Rejected"), "Approved")
+        assert not controller.matches(pkg(1, "PendingManualApproval"), "Approved")
+
+    def test_stage_follows_lifecycle_stage_only(self):
+        assert controller.matches(pkg(1, "PendingManualApproval", stage="Production"), "Production")
+        assert not controller.matches(pkg(1, "Approved", stage="Staging"), "Production")
+        assert not controller.matches(pkg(1, "Approved"), "Production")
+
+    @pytest.mark.parametrize("status", ["Pending", "InProgress", "Failed", "Deleting"])
+    def test_unfinished_or_broken_packages_never_match(self, status):
+        assert not controller.matches(pkg(1, status=status), "Approved")
+
+    def test_pick_desired_takes_first_match_of_newest_first_list_and_stops_reading(self):
+        consumed = []
+
+        def newest_first():
+            for p in [pkg(5, "Rejected"), pkg(4), pkg(3)]:
+                consumed.append(p.version)
+                yield p
+
+        assert controller.pick_desired(newest_first(), "Approved") == pkg(4)
+        assert consumed == [5, 4]
+
+    def test_package_from_summary(self):
+        summary = {
+            "ModelPackageArn": package_arn(3),
+            "ModelPackageVersion": 3,
+            "ModelApprovalStatus": "Approved",
+            "ModelPackageStatus": "Completed",
+            "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"},
+        }
+        assert controller.package_from_summary(summary) == Package(package_arn(3), 3, "Approved", "Production", "Completed")
+
+
+class TestMatchingSince:
+    def test_collects_newer_matches_down_to_the_serving_version(self):
+        found = controller.matching_since([pkg(9), pkg(8, "Rejected"), pkg(7), pkg(6), pkg(5)], "Approved", floor=6)
+        assert [p.version for p in found] == [9, 7]
+
+    def test_serving_version_is_desired_when_nothing_newer(self):
+        assert controller.matching_since([pkg(6), pkg(5)], "Approved", floor=6) == [pkg(6)]
+
+    def test_rejected_live_version_gives_the_previous_match(self):
+        found = controller.matching_since([pkg(7, "Rejected"), pkg(6, "Rejected"), pkg(5), pkg(4)], "Approved", floor=7)
+        assert found == [pkg(5)]
+
+    def test_unknown_serving_version_reads_only_to_the_first_match(self):
+        consumed = []
+
+        def newest_first():
+            for p in [pkg(3), pkg(2), pkg(1)]:
+                consumed.append(p.version)
+                yield p
+
+        assert controller.matching_since(newest_first(), "Approved", floor=None) == [pkg(3)]
+        assert consumed == [3]
+
+    def test_nothing_matches(self):
+        assert controller.matching_since([pkg(2, "Rejected")], "Approved", floor=None) == []
+
+
+# --- rollout ------------------------------------------------------------------------------------------
+
+
+class TestDeploymentConfig:
+    def test_canary(self):
+        config = controller.deployment_config(Rollout("canary", 25, 300, 600), ["a-5xx", "a-latency"])
+        policy = config["BlueGreenUpdatePolicy"]
+        assert policy["TrafficRoutingConfiguration"] == {
+            "Type": "CANARY",
+            "WaitIntervalInSeconds": 300,
+            "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25},
+        }
+        assert policy["TerminationWaitInSeconds"] == 600
+        assert policy["MaximumExecutionTimeoutInSeconds"] == 300 + 600 + 3600
+        assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "a-5xx"}, {"AlarmName": "a-latency"}]}
+
+    def test_linear_counts_every_step_wait(self):
+        config = controller.deployment_config(Rollout("linear", 20, 120, 300), ["a"])
+        policy = config["BlueGreenUpdatePolicy"]
+        assert policy["TrafficRoutingConfiguration"] == {
+            "Type": "LINEAR",
+            "WaitIntervalInSeconds": 120,
+            "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 20},
+        }
+        assert policy["MaximumExecutionTimeoutInSeconds"] == 4 * 120 + 300 + 3600
+
+    def test_all_at_once(self):
+        policy = controller.deployment_config(Rollout("all_at_once"), ["a"])["BlueGreenUpdatePolicy"]
+        assert policy["TrafficRoutingConfiguration"] == {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 0}
+        assert policy["TerminationWaitInSeconds"] == 0
+        assert policy["MaximumExecutionTimeoutInSeconds"] == 3600
+
+    def test_timeout_stays_within_sagemaker_limits(self):
+        long = Rollout("linear", 10, 3000, 600)
+        timeout = controller.deployment_config(long, ["a"])["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"]
+        assert timeout == 28800 and timeout > long.total_wait_seconds
+
+
+# --- names ----------------------------------------------------------------------------------------------
+
+
+class TestNames:
+    def test_roundtrip_and_length(self):
+        long_endpoint = "e" * 63
+        model = names.model_name(long_endpoint, 123456, package_arn(123456), D.execution_role_arn)
+        config = names.config_name(
+            long_endpoint, 123456, package_arn(123456), model=model, variant="AllTraffic", instance_type="ml.m5.large", instance_count=4
+        )
+        assert len(model) <= 63 and len(config) <= 63
+        assert names.parse(long_endpoint, config) == names.token_of(123456, package_arn(123456))
+        assert names.parse(long_endpoint, model) == names.token_of(123456, package_arn(123456))
+
+    def test_other_endpoints_and_hand_made_names_do_not_parse(self):
+        assert names.parse("fraud-detector-prod", config_for(3)) is not None
+        assert names.parse("fraud-detector-stage", config_for(3)) is None
+        assert names.parse("fraud-detector-prod", "fraud-detector-prod-config") is None
+        assert names.parse("fraud-detector-prod", None) is None
+
+    def test_same_plan_same_names_and_sizing_changes_the_config_name(self):
+        assert config_for(3, count=2) == config_for(3, count=2)
+        assert config_for(3, count=2) != config_for(3, count=4)
+        assert names.parse(D.endpoint, config_for(3, count=2)) == names.parse(D.endpoint, config_for(3, count=4))
+
+
+# --- decide --------------------------------------------------------------------------------------------
+
+
+class TestCreate:
+    def test_missing_endpoint_is_created_with_default_variant_and_configured_count(self):
+        decision = controller.decide(D, pkg(3), MISSING, [])
+        plan = decision.deploy
+        assert plan is not None and plan.kind == "create"
+        assert plan.variant_name == "AllTraffic" and plan.instance_count == D.instance_count
+        assert plan.deployment_config is None
+        assert plan.execution_role_arn == D.execution_role_arn
+        assert names.parse(D.endpoint, plan.config_name) == names.token_of(3, package_arn(3))
+        assert decision.records == ()
+        started = decision.started
+        assert started is not None and started.status == IN_PROGRESS and started.version == 3
+        assert started.serving_version is None and started.endpoint_config == plan.config_name
+
+    def test_nothing_to_create_when_no_version_matches(self):
+        decision = controller.decide(D, None, MISSING, [])
+        assert not decision.writes and decision.deploy is None
+
+
+class TestEqual:
+    def test_no_write_when_the_ledger_already_says_so(self):
+        decision = controller.decide(D, pkg(3), serving(3), [item(LIVE, 3, serving_version=3)])
+        assert not decision.writes
+
+    def test_ledger_brought_up_to_date_once_when_it_lags(self):
+        decision = controller.decide(D, pkg(3), serving(3), [item(LIVE, 2, serving_version=2)])
+        assert [r.status for r in decision.records] == [LIVE]
+        assert decision.records[0].serving_version == 3 and decision.records[0].previous_version == 2
+        assert decision.cleanup_keep == serving(3).config_name
+        assert decision.deploy is None
+
+    def test_duplicate_event_is_harmless(self):
+        recent = [item(LIVE, 3, serving_version=3)]
+        for trigger in (approval_event(3), approval_event(3), None):
+            assert not controller.decide(D, pkg(3), serving(3), recent, trigger).writes
+
+
+class TestBusy:
+    @pytest.mark.parametrize("status", ["Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"])
+    def test_no_write_call_while_busy(self, status):
+        decision = controller.decide(D, pkg(4), serving(3, status=status), [item(LIVE, 3, serving_version=3)])
+        assert decision.deploy is None and decision.records == () and decision.cleanup_keep is None
+        assert status in decision.reason
+
+    @pytest.mark.parametrize("status", ["Updating", "RollingBack"])
+    def test_pending_deployment_is_not_judged_while_busy(self, status):
+        recent = [item(IN_PROGRESS, 4, serving_version=3, config=config_for(4))]
+        assert not controller.decide(D, pkg(4), serving(3, status=status), recent).writes
+
+
+class TestUpdate:
+    def test_newer_version_updates_in_place_keeping_variant_and_autoscaled_count(self):
+        decision = controller.decide(D, pkg(4), serving(3, count=5), [item(LIVE, 3, serving_version=3)])
+        plan = decision.deploy
+        assert plan is not None and plan.kind == "update"
+        assert plan.variant_name == "Blue" and plan.instance_count == 5
+        assert plan.deployment_config == controller.deployment_config(D.rollout, D.alarms)
+        started = decision.started
+        assert started is not None and started.status == IN_PROGRESS
+        assert (started.version, started.previous_version, started.serving_version) == (4, 3, 3)
+        assert started.rollout == D.rollout.as_dict()
+
+    def test_rejecting_the_live_version_rolls_back_with_no_special_case(self):
+        decision = controller.decide(D, pkg(3), serving(4), [item(LIVE, 4, serving_version=4)])
+        assert decision.deploy is not None and decision.deploy.package.version == 3
+
+    def test_endpoint_not_made_by_the_deployer_is_adopted(self):
+        decision = controller.decide(D, pkg(1), serving(None, config_name="hand-made"), [])
+        assert decision.deploy is not None and decision.deploy.kind == "update"
+        assert decision.started is not None and decision.started.previous_version is None
+
+    def test_approver_comes_from_the_trigger(self):
+        decision = controller.decide(D, pkg(4), serving(3), [], approval_event(4))
+        assert decision.started is not None
+        assert (decision.started.approved_by, decision.started.approval_description) == ("alice", "AUC 0.94")
+        assert decision.started.event_id == "evt-4"
+
+    def test_skipped_versions_end_as_superseded(self):
+        recent = [item(LIVE, 3, serving_version=3)]
+        decision = controller.decide(D, pkg(6), serving(3), recent, None, skipped=[pkg(5), pkg(4)])
+        assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 5), (SUPERSEDED, 4)]
+        assert decision.deploy is not None
+
+    def test_skipped_versions_already_in_the_ledger_are_not_repeated(self):
+        recent = [item(SUPERSEDED, 5, serving_version=3), item(LIVE, 3, serving_version=3)]
+        decision = controller.decide(D, pkg(6), serving(3), recent, None, skipped=[pkg(5)])
+        assert decision.records == ()
+
+
+class TestOutcomes:
+    def pending(self, version=4, serving_version=3):
+        return item(IN_PROGRESS, version, serving_version=serving_version, config=config_for(version), approved_by="alice")
+
+    def test_update_finished_records_live_and_allows_cleanup(self):
+        decision = controller.decide(D, pkg(4), serving(4), [self.pending()])
+        assert [r.status for r in decision.records] == [LIVE]
+        live = decision.records[0]
+        assert (live.version, live.serving_version, live.previous_version) == (4, 4, 3)
+        assert live.approved_by == "alice"
+        assert decision.cleanup_keep == serving(4).config_name and decision.deploy is None
+
+    def test_silent_rollback_is_detected_recorded_and_not_retried(self):
+        endpoint = serving(3, failure_reason="Alarm 5xx in ALARM")
+        decision = controller.decide(D, pkg(4), endpoint, [self.pending()])
+        assert [r.status for r in decision.records] == [ROLLED_BACK]
+        rolled = decision.records[0]
+        assert rolled.version == 4 and rolled.serving_version == 3
+        assert "rolled back" in (rolled.reason or "") and "Alarm 5xx" in (rolled.reason or "")
+        assert decision.deploy is None and decision.cleanup_keep is None
+
+        # the next looks (state change, sweep, duplicate approval) do not loop
+        recent = [dataclasses.replace(rolled, at="2026-11-20T10:30:00.000000Z"), self.pending()]
+        for trigger in (None, approval_event(4)):
+            assert not controller.decide(D, pkg(4), endpoint, recent, trigger).writes
+
+    def test_after_a_rollback_a_newer_version_deploys(self):
+        recent = [item(ROLLED_BACK, 4, serving_version=3), self.pending()]
+        decision = controller.decide(D, pkg(5), serving(3), recent)
+        assert decision.deploy is not None and decision.deploy.package.version == 5
+
+    def test_rollback_and_newer_version_in_one_look(self):
+        decision = controller.decide(D, pkg(5), serving(3), [self.pending()])
+        assert [r.status for r in decision.records] == [ROLLED_BACK]
+        assert decision.deploy is not None and decision.deploy.package.version == 5
+
+    def test_live_then_newer_version_in_one_look(self):
+        decision = controller.decide(D, pkg(5), serving(4), [self.pending()])
+        assert [r.status for r in decision.records] == [LIVE]
+        assert decision.deploy is not None and decision.deploy.package.version == 5
+        assert decision.cleanup_keep == serving(4).config_name
+
+    def test_failed_endpoint_after_request(self):
+        endpoint = serving(4, status="Failed", failure_reason="image pull failed")
+        decision = controller.decide(D, pkg(4), endpoint, [self.pending()])
+        assert decision.records[0].status == FAILED and "image pull failed" in (decision.records[0].reason or "")
+        assert decision.deploy is None
+
+    def test_endpoint_deleted_during_deployment_is_recreated(self):
+        decision = controller.decide(D, pkg(4), MISSING, [self.pending()])
+        assert decision.records[0].status == FAILED
+        assert decision.deploy is not None and decision.deploy.kind == "create"
+
+    def test_operator_retry_request_unblocks_a_version(self):
+        recent = [item(REQUESTED, 4), item(ROLLED_BACK, 4, serving_version=3)]
+        decision = controller.decide(D, pkg(4), serving(3), recent)
+        assert decision.deploy is not None and decision.deploy.package.version == 4
+
+
+class TestProblems:
+    def test_failed_endpoint_is_recorded_once(self):
+        endpoint = serving(3, status="Failed", failure_reason="capacity")
+        first = controller.decide(D, pkg(4), endpoint, [item(LIVE, 3, serving_version=3)])
+        assert [r.status for r in first.records] == [FAILED] and first.deploy is None
+        second = controller.decide(D, pkg(4), endpoint, [first.records[0]])
+        assert not second.writes
+
+    def test_multi_variant_endpoint_is_refused(self):
+        decision = controller.decide(D, pkg(4), serving(3, variant_count=2), [])
+        assert decision.records[0].status == FAILED and "multi-variant" in (decision.records[0].reason or "")
+        assert decision.deploy is None
+
+    def test_no_matching_version_leaves_endpoint_alone_and_says_so_once(self):
+        first = controller.decide(D, None, serving(3), [item(LIVE, 3, serving_version=3)])
+        assert [r.status for r in first.records] == [SKIPPED] and first.deploy is None
+        assert not controller.decide(D, None, serving(3), [first.records[0]]).writes
+
+    def test_package_without_inference_specification_fails_with_reason(self):
+        decision = controller.decide(D, pkg(4), serving(3), [], approval_event(4, has_spec=False))
+        assert decision.records[0].status == FAILED and "InferenceSpecification" in (decision.records[0].reason or "")
+        assert decision.deploy is None
+
+    def test_unknown_inference_specification_does_not_block(self):
+        decision = controller.decide(D, pkg(4), serving(3), [], approval_event(4, has_spec=None))
+        assert decision.deploy is not None
+
+    def test_refused_deployment_is_not_retried_even_without_endpoint(self):
+        first = controller.decide(D, pkg(4), MISSING, [])
+        failed = controller.failed_start(first, "create_model: ValidationException: bad role")
+        assert failed.status == FAILED and failed.reason.startswith(controller.REFUSED)
+        assert not controller.decide(D, pkg(4), MISSING, [failed]).writes
+
+    @pytest.mark.parametrize("status", ["OutOfService", "UpdateRollbackFailed"])
+    def test_odd_statuses_need_an_operator(self, status):
+        decision = controller.decide(D, pkg(4), serving(3, status=status), [])
+        assert decision.deploy is None and decision.records[0].status == FAILED
+
+
+class TestSuperseded:
+    def test_late_approval_of_an_older_version_is_superseded(self):
+        decision = controller.decide(D, pkg(6), serving(6), [item(LIVE, 6, serving_version=6)], approval_event(4))
+        assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 4)]
+        assert decision.records[0].serving_version == 6
+
+    def test_superseded_once(self):
+        recent = [item(SUPERSEDED, 4, serving_version=6), item(LIVE, 6, serving_version=6)]
+        assert not controller.decide(D, pkg(6), serving(6), recent, approval_event(4)).writes
+
+    def test_rejection_event_of_an_older_version_records_nothing(self):
+        recent = [item(LIVE, 6, serving_version=6)]
+        assert not controller.decide(D, pkg(6), serving(6), recent, approval_event(4, "Rejected")).writes
+
+    def test_stage_follow(self):
+        d = make_deployment(follows="Production")
+        event = approval_event(2, "PendingManualApproval", stage="Production")
+        decision = controller.decide(d, pkg(5, stage="Production"), MISSING, [], event)
+        assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 2)]
+        assert decision.deploy is not None and decision.deploy.package.version == 5
+
+
+def test_records_carry_the_endpoint_identity():
+    decision = controller.decide(D, pkg(4), serving(3), [])
+    started = decision.started
+    assert started is not None
+    assert (started.endpoint, started.account, started.region, started.group) == (D.endpoint, SERVING, D.region, GROUP)
