@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -61,6 +62,16 @@ def is_not_found(exc: Exception) -> bool:
     return code == "ValidationException" and any(phrase in message for phrase in _NOT_FOUND_PHRASES)
 
 
+def _clean(message: str) -> str:
+    """Some services (and moto's IAM enforcement) put a whole XML error document in the message."""
+    if message.lstrip().startswith("<"):
+        found = re.search(r"<Message>(.*?)</Message>", message, re.S)
+        code = re.search(r"<Code>(.*?)</Code>", message, re.S)
+        if found:
+            return f"{code.group(1)}: {found.group(1)}" if code else found.group(1)
+    return message
+
+
 def from_client_error(exc: Exception, *, needs: str | None = None, what: str | None = None) -> CliError:
     """Translate a botocore ClientError into a CliError with the right exit code.
 
@@ -68,7 +79,7 @@ def from_client_error(exc: Exception, *, needs: str | None = None, what: str | N
     `what` names the thing that was looked up (used for not found).
     """
     code = error_code(exc)
-    message = str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc)
+    message = _clean(str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc))
     operation = getattr(exc, "operation_name", "an AWS call")
     if is_denied(exc):
         return CliError(

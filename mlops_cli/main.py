@@ -102,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = add("versions", "list the versions of a group with status, stage and key metrics", _lazy("catalog", "run_versions"))
     sub.add_argument("group")
     sub.add_argument("--status", type=_status, help="Approved, Rejected or PendingManualApproval")
-    sub.add_argument("--no-metrics", action="store_true", help="do not read the metrics reports from S3")
+    sub.add_argument("--no-metrics", action="store_true", help="list only (no DescribeModelPackage or S3 read per version: no metrics, no created-by)")
 
     sub = add("show", "full detail of one version, including where it was deployed", _lazy("catalog", "run_show"))
     sub.add_argument("group")

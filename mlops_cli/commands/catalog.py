@@ -89,12 +89,15 @@ def run_groups(ctx: Context, args: argparse.Namespace) -> Result:
 
 # versions -----------------------------------------------------------------------------------------
 def _version_detail(ctx: Context, version: Version, with_metrics: bool) -> dict[str, Any]:
+    """One DescribeModelPackage (created by, lifecycle) and one S3 read per version; none with --no-metrics."""
     from mlops_cli.errors import translated
     from mlops_cli.registry import reader_needs
 
+    if not with_metrics:
+        return {"package": {}, "metrics": {}, "metrics_problem": None}
     with translated(needs=reader_needs()):
         package = ctx.registry.sm.describe_model_package(ModelPackageName=version.arn)
-    metrics, problem = read_metrics(ctx.s3, statistics_uri(package)) if with_metrics else ({}, None)
+    metrics, problem = read_metrics(ctx.s3, statistics_uri(package))
     return {"package": package, "metrics": metrics, "metrics_problem": problem}
 
 

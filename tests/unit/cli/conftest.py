@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import botocore.client
+import botocore.exceptions
 import pytest
 from moto import mock_aws
 
@@ -126,3 +127,26 @@ def lifecycle(calls: Calls, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[s
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", patched)
     return stages
+
+
+@pytest.fixture
+def deny(calls: Calls, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """deny("Operation", ...): those calls fail with AccessDenied, as AWS answers them (error injection
+    for what moto cannot express)."""
+    denied: set[str] = set()
+    inner = botocore.client.BaseClient._make_api_call
+
+    def patched(self: Any, operation: str, params: dict[str, Any]) -> Any:
+        if operation in denied:
+            calls.log.append((operation, dict(params)))
+            raise botocore.exceptions.ClientError(
+                {
+                    "Error": {"Code": "AccessDenied", "Message": f"not authorized to perform {operation}"},
+                    "ResponseMetadata": {"HTTPStatusCode": 403},
+                },
+                operation,
+            )
+        return inner(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", patched)
+    return lambda *operations: denied.update(operations)

@@ -102,7 +102,7 @@ def test_versions_lists_all_500_versions_across_pages(world: World, cli, calls) 
     listing = calls.named("ListModelPackages")
     assert len(listing) == 5
     assert all(c["SortBy"] == "CreationTime" and c["SortOrder"] == "Descending" for c in listing)
-    assert not calls.named("GetObject")
+    assert not calls.named("GetObject") and not calls.named("DescribeModelPackage")
 
 
 def test_unknown_group_suggests_close_matches(world: World, cli) -> None:
