@@ -19,6 +19,9 @@ APPROVED = "Approved"
 REJECTED = "Rejected"
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
 DEFAULT_STAGE_STATUS = "Approved"
+DEPLOYABLE_PACKAGE_STATUSES = frozenset({"Completed"})
+# Where `mlops rollback` moves versions taken out of a followed stage (with stage status Rejected).
+ROLLED_BACK_STAGE = "Archived"
 
 
 def approver_role(team: str | None) -> str:
@@ -29,16 +32,21 @@ def reader_needs() -> str:
     return "sagemaker:List*/Describe* on the model package groups (e.g. your team's publisher or approver role)"
 
 
-def matches_follows(*, approval: str | None, stage: str | None, stage_status: str | None, follows: str) -> bool:
+def matches_follows(
+    *, approval: str | None, stage: str | None, follows: str, package_status: str | None = None
+) -> bool:
     """Whether a version is a candidate for an endpoint that follows `follows`.
 
-    `Approved`: approval status Approved. A lifecycle stage name (e.g. `Production`): the version's
-    ModelLifeCycle stage is that stage with stage status Approved, and the version is not Rejected.
-    This mirrors the deployer's rule (DESIGN section 3); keep both in step.
+    Mirrors the deployer's rule (lambdas/deployer/controller.py `matches`; not imported, the CLI does
+    not depend on the Lambda code): the package must be deployable (status Completed, when known);
+    `Approved` follows the approval status; any other value follows ModelLifeCycle.Stage only (the
+    stage status and the approval status do not matter).
     """
+    if package_status is not None and package_status not in DEPLOYABLE_PACKAGE_STATUSES:
+        return False
     if follows == APPROVED:
         return approval == APPROVED
-    return stage == follows and stage_status == DEFAULT_STAGE_STATUS and approval != REJECTED
+    return stage == follows
 
 
 def version_from_arn(arn: str | None) -> int | None:
@@ -77,7 +85,7 @@ class Version:
 
     def matches(self, follows: str) -> bool:
         return matches_follows(
-            approval=self.approval, stage=self.stage, stage_status=self.stage_status, follows=follows
+            approval=self.approval, stage=self.stage, follows=follows, package_status=self.package_status
         )
 
     @property

@@ -109,6 +109,4 @@ def run_promote(ctx: Context, args: argparse.Namespace) -> Result:
     text = f"{args.group} v{args.version}: {previous} -> {args.stage}/{args.stage_status}"
     if args.reason:
         text += f" ({args.reason})"
-    if package.get("ModelApprovalStatus") == REJECTED:
-        text += f"\nwarning: v{args.version} is Rejected: no endpoint will deploy it until it is approved again"
     return Result(data, text + _followers_text(followers, args.stage))

@@ -4,11 +4,12 @@ The CLI never touches the endpoint: it changes approval status / lifecycle stage
 (a reconciling controller) moves the endpoint to the newest version that still matches its `follows`.
 
 Plan (pure, see `plan_rollback`):
-- default: reject the live version (for a stage-following endpoint also set its stage status to
-  Rejected); the deployer then serves the newest remaining matching version.
+- default: reject the live version (`follows: Approved`), or move it out of the followed stage into
+  stage `Archived` with stage status Rejected (`follows: <Stage>`: the deployer matches the stage name
+  only); the deployer then serves the newest remaining matching version.
 - `--to V` with `follows: Approved`: reject every Approved version newer than V (V must be Approved).
 - `--to V` with `follows: <Stage>`: put V into the stage (stage status Approved) if it is not there,
-  then set the stage status of every newer version in that stage to Rejected.
+  then move every newer version in that stage to `Archived` (stage status Rejected).
 Order: the action that changes the endpoint's desired version runs last (target first, then the
 newer versions oldest first, the live version last), so the deployer never starts an intermediate
 rollout and a failure half-way leaves the endpoint untouched.
@@ -27,7 +28,7 @@ from mlops_cli.deployments import Deployment, resolve_endpoint
 from mlops_cli.endpoints import BUSY_STATUSES, read_endpoint
 from mlops_cli.errors import EXIT_NOT_FOUND, EXIT_USAGE, CliError
 from mlops_cli.formatting import table
-from mlops_cli.registry import APPROVED, REJECTED, Version, approver_role
+from mlops_cli.registry import APPROVED, REJECTED, ROLLED_BACK_STAGE, Version, approver_role
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,13 @@ def plan_rollback(
     name = deployment.endpoint
     if live not in by_number:
         raise CliError(f"the live version {live} of {deployment.group} is not in the registry", EXIT_NOT_FOUND)
-    reject_stage = {"Stage": follows, "StageStatus": REJECTED, "StageDescription": reason}
+    # The deployer follows a stage by name only, so a version leaves the stage by moving to another one.
+    out_stage = ROLLED_BACK_STAGE if follows != ROLLED_BACK_STAGE else "RolledBack"
+    leave_stage = {
+        "Stage": out_stage,
+        "StageStatus": REJECTED,
+        "StageDescription": f"taken out of {follows}: {reason}"[:1024],
+    }
 
     changes: dict[int, dict[str, Any]] = {}
     if to is None:
@@ -105,10 +112,10 @@ def plan_rollback(
                 EXIT_USAGE,
                 hint=f"see `mlops status {name}`",
             )
-        fields: dict[str, Any] = {"ModelApprovalStatus": REJECTED, "ApprovalDescription": reason}
-        if follows != APPROVED:
-            fields["ModelLifeCycle"] = reject_stage
-        changes[live] = fields
+        if follows == APPROVED:
+            changes[live] = {"ModelApprovalStatus": REJECTED, "ApprovalDescription": reason}
+        else:
+            changes[live] = {"ModelLifeCycle": leave_stage}
     else:
         if to not in by_number:
             raise CliError(f"version {to} of {deployment.group} does not exist", EXIT_NOT_FOUND)
@@ -142,7 +149,7 @@ def plan_rollback(
                 changes[to] = {"ModelLifeCycle": {"Stage": follows, "StageStatus": APPROVED, "StageDescription": reason}}
             for version in versions:
                 if version.version > to and version.matches(follows):
-                    changes[version.version] = {"ModelLifeCycle": reject_stage}
+                    changes[version.version] = {"ModelLifeCycle": leave_stage}
 
     after = [_apply(v, changes[v.version]) if v.version in changes else v for v in versions]
     new_target = _newest(after, follows)

@@ -78,13 +78,6 @@ def test_promote_rejects_invalid_stage_names(world: World, cli) -> None:
     assert run.code == 1 and "not a valid lifecycle name" in run.err
 
 
-def test_promote_warns_for_a_rejected_version(world: World, cli, lifecycle) -> None:
-    _seed(world)
-    world.sm.update_model_package(ModelPackageArn=world.package_arn("fraud-detector", 2), ModelApprovalStatus="Rejected")
-    run = cli("promote", "fraud-detector", "2", "--stage", "Production")
-    assert run.code == 0 and "warning: v2 is Rejected" in run.out
-
-
 def _restricted_user(world: World, actions: list[str]) -> dict[str, str]:
     iam = boto3.client("iam", region_name=REGION)
     iam.create_user(UserName="publisher")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -33,13 +34,28 @@ def test_default_rejects_the_live_version() -> None:
     assert plan.target == 2
 
 
-def test_default_for_a_stage_also_rejects_the_stage_status() -> None:
+def test_default_for_a_stage_moves_the_live_version_out_of_the_stage() -> None:
     versions = [v(3, stage="Production"), v(2, stage="Production"), v(1)]
     plan = plan_rollback(deployment=dep(follows="Production"), versions=versions, live=3, reason="r")
     (action,) = plan.actions
-    assert action.fields["ModelApprovalStatus"] == "Rejected"
-    assert action.fields["ModelLifeCycle"] == {"Stage": "Production", "StageStatus": "Rejected", "StageDescription": "r"}
+    assert action.fields == {
+        "ModelLifeCycle": {"Stage": "Archived", "StageStatus": "Rejected", "StageDescription": "taken out of Production: r"}
+    }
     assert plan.target == 2
+
+
+def test_following_the_archive_stage_itself_moves_elsewhere() -> None:
+    versions = [v(2, stage="Archived"), v(1, stage="Archived")]
+    plan = plan_rollback(deployment=dep(follows="Archived"), versions=versions, live=2, reason="r")
+    assert plan.actions[0].fields["ModelLifeCycle"]["Stage"] == "RolledBack" and plan.target == 1
+
+
+def test_stage_follow_rule_is_the_deployers() -> None:
+    """Stage name only (stage status and approval do not matter); the package must be Completed."""
+    assert v(1, "Rejected", stage="Production", stage_status="PendingApproval").matches("Production")
+    assert not replace(v(1, stage="Production"), package_status="Failed").matches("Production")
+    assert replace(v(1), package_status="Completed").matches("Approved")
+    assert not v(1, "PendingManualApproval", stage="Production").matches("Approved")
 
 
 def test_to_an_approved_version_rejects_newer_approved_ones_live_last() -> None:
@@ -54,7 +70,7 @@ def test_to_a_stage_moves_the_target_first_then_takes_newer_ones_out() -> None:
     plan = plan_rollback(deployment=dep(follows="Production"), versions=versions, live=4, reason="r", to=2)
     assert [a.version for a in plan.actions] == [2, 3, 4]
     assert plan.actions[0].fields == {"ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "r"}}
-    assert all(a.fields["ModelLifeCycle"]["StageStatus"] == "Rejected" for a in plan.actions[1:])
+    assert all(a.fields["ModelLifeCycle"]["Stage"] == "Archived" for a in plan.actions[1:])
     assert all("ModelApprovalStatus" not in a.fields for a in plan.actions)
     assert plan.target == 2
 
@@ -184,8 +200,13 @@ def test_rollback_of_a_stage_follower(world: World, cli, lifecycle) -> None:
     arn = world.package_arn
     assert lifecycle[arn("fraud-detector", 2)]["StageStatus"] == "Approved"
     assert lifecycle[arn("fraud-detector", 2)]["Stage"] == "Production"
-    assert lifecycle[arn("fraud-detector", 3)]["StageStatus"] == "Rejected"
-    assert lifecycle[arn("fraud-detector", 1)]["StageStatus"] == "Approved"  # older: untouched
+    assert (lifecycle[arn("fraud-detector", 3)]["Stage"], lifecycle[arn("fraud-detector", 3)]["StageStatus"]) == (
+        "Archived", "Rejected"
+    )
+    assert lifecycle[arn("fraud-detector", 1)]["Stage"] == "Production"  # older: untouched
+    assert _approval(world, 3) == "Approved"  # a stage rollback leaves the approval alone
+    status = cli("status", "fraud-live", "--json").json()["endpoints"][0]
+    assert (status["live_version"], status["desired_version"]) == (3, 2)  # the deployer's next target
 
 
 def test_rollback_unknown_endpoint(world: World, cli) -> None:
