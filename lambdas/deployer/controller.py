@@ -35,6 +35,7 @@ DEFAULT_VARIANT = "AllTraffic"
 DEPLOYABLE_PACKAGE_STATUSES = frozenset({"Completed"})
 # Reason prefix of a failure where AWS refused our write calls (same inputs, same refusal).
 REFUSED = "AWS refused"
+NOT_SERVING = frozenset({"Creating", "Failed"})
 
 Trigger = ModelPackageChange | EndpointChange | Sweep | None
 
@@ -156,7 +157,8 @@ def decide(
     outcome = d.outcome_of_pending()
     if outcome is not None:
         records.append(outcome)
-    latest = records[-1] if records else (recent[0] if recent else None)
+    latest = records[-1] if records else (recent[0] if recent else None)  # for write-once checks
+    state = records[-1] if records else _state(recent)  # the deployment state (no superseded notes)
     cleanup = endpoint.config_name if outcome is not None and outcome.status == LIVE else None
 
     # 2. Approvals that lost the race to a newer version end as superseded.
@@ -190,7 +192,7 @@ def decide(
 
     desired_token = names.token_of(desired.version, desired.arn)
     if endpoint.exists and endpoint.status == "InService" and d.current == desired_token:
-        if latest is None or latest.serving_package_arn != desired.arn or latest.status == IN_PROGRESS:
+        if state is None or state.serving_package_arn != desired.arn or state.status in (IN_PROGRESS, SKIPPED):
             live = d.record(LIVE, desired, reason=f"endpoint serves version {desired.version}")
             return Decision(
                 reason="endpoint already serves the desired version; ledger brought up to date",
@@ -200,15 +202,15 @@ def decide(
         return done(f"endpoint already serves version {desired.version}")
 
     if (
-        latest is not None
-        and latest.status in BLOCKING_STATUSES
-        and latest.model_package_arn == desired.arn
+        state is not None
+        and state.status in BLOCKING_STATUSES
+        and state.model_package_arn == desired.arn
         # A missing endpoint is recreated after an endpoint failure (the operator deleted it),
         # but not after AWS refused our calls for this version.
-        and (endpoint.exists or (latest.reason or "").startswith(REFUSED))
+        and (endpoint.exists or (state.reason or "").startswith(REFUSED))
     ):
         return done(
-            f"version {desired.version} {latest.status.replace('_', ' ')} at {latest.at or 'the last attempt'}; "
+            f"version {desired.version} {state.status.replace('_', ' ')} at {state.at or 'the last attempt'}; "
             "not retrying it until a newer version matches or a 'requested' ledger item asks for it"
         )
     if d.inference_spec_missing():
@@ -282,7 +284,9 @@ class _Context:
         self.endpoint = endpoint
         self.recent = recent
         self.trigger = trigger
-        self.current = names.parse(deployment.endpoint, endpoint.config_name) if endpoint.exists else None
+        # A Creating or Failed endpoint serves nothing, whatever config it names.
+        serves = endpoint.exists and endpoint.status not in NOT_SERVING
+        self.current = names.parse(deployment.endpoint, endpoint.config_name) if serves else None
 
     # what the endpoint serves now, as (arn, version)
     @property
@@ -337,11 +341,12 @@ class _Context:
         )
 
     def _previous_serving(self) -> tuple[str | None, int | None]:
-        """What served before the version going live: the newest item's serving version (for an
-        in-progress item that is the version the update started from)."""
-        if not self.recent:
+        """What served before the version going live: the newest state item's serving version
+        (for an in-progress item, the version the update started from)."""
+        state = _state(self.recent)
+        if state is None:
             return None, None
-        return self.recent[0].serving_package_arn, self.recent[0].serving_version
+        return state.serving_package_arn, state.serving_version
 
     def _approval_of(self, package_arn: str | None) -> tuple[str | None, str | None]:
         trigger = self.trigger
@@ -354,7 +359,7 @@ class _Context:
 
     def outcome_of_pending(self) -> LedgerEntry | None:
         """Turn our newest in-progress item into live / rolled_back / failed once the endpoint settles."""
-        pending = self.recent[0] if self.recent else None
+        pending = _state(self.recent)
         if pending is None or pending.status != IN_PROGRESS or not pending.endpoint_config:
             return None
         endpoint = self.endpoint
@@ -448,6 +453,12 @@ class _Context:
             execution_role_arn=deployment.execution_role_arn,
             deployment_config=deployment_config(deployment.rollout, deployment.alarms) if endpoint.exists else None,
         )
+
+
+def _state(recent: Sequence[LedgerEntry]) -> LedgerEntry | None:
+    """The newest item that is about the endpoint's own deployment (superseded items are notes
+    about other versions and may be written while a deployment is in progress)."""
+    return next((item for item in recent if item.status != SUPERSEDED), None)
 
 
 def _is_new(latest: LedgerEntry | None, record: LedgerEntry) -> bool:
