@@ -33,12 +33,13 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import endpoints, events, iam, registry
+    from . import cfn, endpoints, events, iam, registry
 
     events.install()
     endpoints.install()
     registry.install()
     iam.install()
+    cfn.install()
     _installed = True
 
 

@@ -163,7 +163,9 @@ def _authenticate_and_authorize_normal_action(self: SageMakerResponse, resource:
 def install() -> None:
     SageMakerResponse._determine_resource = _determine_resource  # type: ignore[attr-defined]
     setattr(  # noqa: B010 - patching moto's hook
-        SageMakerResponse, "_authenticate_and_authorize_normal_action", _authenticate_and_authorize_normal_action
+        SageMakerResponse,
+        "_authenticate_and_authorize_normal_action",
+        _authenticate_and_authorize_normal_action,
     )
 
 

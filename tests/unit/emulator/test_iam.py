@@ -11,6 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
+from moto.core.base_backend import BackendDict
 
 from local.emulator.policy import Decision, conditions_match, evaluate
 
@@ -70,9 +71,13 @@ DEPLOYER = {
 }
 
 
-@pytest.fixture
-def roles(aws: None) -> Iterator[dict[str, Any]]:
-    """Admin user + team roles created with auth off; yields clients of each role with auth on."""
+@pytest.fixture(scope="module")
+def roles(_mocked: None) -> Iterator[dict[str, Any]]:
+    """Admin user + team roles created with auth off; yields clients of each role with auth on.
+
+    Built once for the module (IAM set-up is the slow part); the tests only add model versions.
+    """
+    BackendDict.reset()
     iam = boto3.client("iam", region_name=REGION)
     iam.create_user(UserName="admin")
     admin_doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
@@ -152,10 +157,10 @@ def test_approver_approves_on_the_package_arn(roles: dict[str, Any]) -> None:
 
 
 def test_resource_scoped_allow_does_not_cover_other_groups(roles: dict[str, Any]) -> None:
-    roles["admin"].create_model_package_group(ModelPackageGroupName="other")
+    roles["admin"].create_model_package_group(ModelPackageGroupName="other-group")
     _denied(
         roles["publisher"].create_model_package,
-        ModelPackageGroupName="other",
+        ModelPackageGroupName="other-group",
         InferenceSpecification=SPEC,
         ModelApprovalStatus="PendingManualApproval",
     )

@@ -1,0 +1,369 @@
+"""CloudFormation handlers for resource types moto 5.2.5 skips, used by this project's stacks.
+
+moto finds handlers among the *direct* subclasses of ``CloudFormationModel`` keyed by
+``cloudformation_type()``, through lists cached with ``lru_cache``: :func:`install` imports this
+module and clears those caches. Each handler applies its resource to the service backend where
+moto has one (a queue's Policy attribute, a bucket policy, a bus policy statement, an SNS topic
+policy or subscription, a CloudWatch alarm, a model package group and its resource policy) and is
+listed in the stack's resources either way.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.events.models import events_backends
+from moto.s3.models import s3_backends
+from moto.sagemaker.models import sagemaker_backends
+from moto.sns.models import sns_backends
+from moto.sqs.models import sqs_backends
+from moto.utilities.utils import get_partition
+
+
+def _json(doc: Any) -> str:
+    return doc if isinstance(doc, str) else json.dumps(doc)
+
+
+class _Handler:
+    """Shared behaviour: keep the properties, replace on update, delete via ``delete``."""
+
+    def __init__(self, name: str, properties: dict[str, Any], account_id: str, region_name: str) -> None:
+        self.name = name
+        self.properties = properties
+        self.account_id = account_id
+        self.region_name = region_name
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def apply(self) -> None:
+        """Make the resource real in moto's backends."""
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """Undo :meth:`apply` (best effort: a resource already gone is fine)."""
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        resource = cls(resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        resource.apply()
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return False
+
+
+class ModelPackageGroupResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SageMaker::ModelPackageGroup"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "ModelPackageGroupName"
+
+    @property
+    def backend(self) -> Any:
+        return sagemaker_backends[self.account_id][self.region_name]
+
+    @property
+    def group(self) -> Any:
+        return self.backend.model_package_groups.get(self.name)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.group.arn)  # Ref returns the group's ARN
+
+    def apply(self) -> None:
+        props = self.properties
+        if self.group is None:
+            self.backend.create_model_package_group(
+                model_package_group_name=self.name,
+                model_package_group_description=props.get("ModelPackageGroupDescription"),
+                tags=props.get("Tags"),
+            )
+        policy = props.get("ModelPackageGroupPolicy")
+        self.group.resource_policy = _json(policy) if policy else None
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        in_use = any(p.model_package_group_name == self.name for p in self.backend.model_packages.values())
+        if self.group is not None and not in_use:  # AWS refuses to delete a group with versions
+            del self.backend.model_package_groups[self.name]
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        if new_resource_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        resource = cls(new_resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
+        resource.apply()
+        resource.group.model_package_group_description = resource.properties.get(
+            "ModelPackageGroupDescription"
+        )
+        return resource
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("ModelPackageGroupArn", "CreationTime", "ModelPackageGroupStatus")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "ModelPackageGroupArn":
+            return self.group.arn
+        if attribute_name == "CreationTime":
+            return str(self.group.creation_time)
+        if attribute_name == "ModelPackageGroupStatus":
+            return self.group.model_package_group_status
+        raise UnformattedGetAttTemplateException()
+
+
+class QueuePolicyResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SQS::QueuePolicy"
+
+    def _set(self, policy: str) -> None:
+        backend = sqs_backends[self.account_id][self.region_name]
+        for url in self.properties.get("Queues", []):
+            name = url.rstrip("/").split("/")[-1]
+            if name in backend.queues:
+                backend.set_queue_attributes(name, {"Policy": policy})
+
+    def apply(self) -> None:
+        self._set(_json(self.properties.get("PolicyDocument", {})))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._set("")
+
+
+class BucketPolicyResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::S3::BucketPolicy"
+
+    @property
+    def backend(self) -> Any:
+        return s3_backends[self.account_id][get_partition(self.region_name)]
+
+    def apply(self) -> None:
+        bucket = self.properties.get("Bucket")
+        if bucket in self.backend.buckets:
+            self.backend.put_bucket_policy(bucket, _json(self.properties.get("PolicyDocument", {})).encode())
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        bucket = self.properties.get("Bucket")
+        if bucket in self.backend.buckets:
+            self.backend.delete_bucket_policy(bucket)
+
+
+class EventBusPolicyResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Events::EventBusPolicy"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.properties.get("StatementId", self.name))
+
+    def _bus(self) -> Any:
+        backend = events_backends[self.account_id][self.region_name]
+        return backend.describe_event_bus(self.properties.get("EventBusName") or "default")
+
+    def apply(self) -> None:
+        props = self.properties
+        bus = self._bus()
+        statement = dict(props.get("Statement") or {})
+        if not statement:  # the older Action/Principal/Condition form
+            principal = props.get("Principal", "*")
+            statement = {
+                "Effect": "Allow",
+                "Action": props.get("Action", "events:PutEvents"),
+                "Principal": principal if principal == "*" else {"AWS": f"arn:aws:iam::{principal}:root"},
+            }
+            if props.get("Condition"):
+                condition = props["Condition"]
+                statement["Condition"] = {"StringEquals": {condition["Key"]: condition["Value"]}}
+        statement.setdefault("Resource", bus.arn)
+        statement["Sid"] = self.physical_resource_id
+        bus._statements.pop(statement["Sid"], None)
+        bus.add_policy({"Statement": [statement]})
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self._bus().remove_statement(self.physical_resource_id)
+
+
+class TopicPolicyResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::TopicPolicy"
+
+    def _set(self, policy: str) -> None:
+        backend = sns_backends[self.account_id][self.region_name]
+        for arn in self.properties.get("Topics", []):
+            if arn in backend.topics:
+                backend.set_topic_attribute(arn, "policy", policy)
+
+    def apply(self) -> None:
+        self._set(_json(self.properties.get("PolicyDocument", {})))
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        """The topic keeps its last policy (moto has no default policy to restore)."""
+
+
+class SubscriptionResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SNS::Subscription"
+
+    arn: str = ""
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.arn or self.name
+
+    def apply(self) -> None:
+        props = self.properties
+        backend = sns_backends[self.account_id][self.region_name]
+        subscription = backend.subscribe(props["TopicArn"], props.get("Endpoint", ""), props["Protocol"])
+        self.arn = subscription.arn
+        for key in ("RawMessageDelivery", "FilterPolicy", "RedrivePolicy"):
+            if key in props:
+                value = props[key] if isinstance(props[key], str) else json.dumps(props[key])
+                backend.set_subscription_attributes(
+                    self.arn, key, str(value).lower() if key == "RawMessageDelivery" else value
+                )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        backend = sns_backends[self.account_id][self.region_name]
+        if self.arn in backend.subscriptions:
+            backend.unsubscribe(self.arn)
+
+
+def _metric_stat(stat: Any) -> MetricStat | None:
+    if not stat:
+        return None
+    metric: Any = stat.get("Metric", {})
+    dims = [Dimension(name=d["Name"], value=d["Value"]) for d in metric.get("Dimensions", [])]
+    return MetricStat(
+        metric=Metric(
+            metric_name=metric.get("MetricName"), namespace=metric.get("Namespace"), dimensions=dims
+        ),
+        period=stat.get("Period"),
+        stat=stat.get("Stat"),
+        unit=stat.get("Unit"),
+    )
+
+
+class AlarmResource(_Handler, CloudFormationModel):
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "AlarmName"
+
+    def apply(self) -> None:
+        p = self.properties
+        queries = [
+            MetricDataQuery(
+                query_id=m["Id"],
+                label=m.get("Label"),
+                period=m.get("Period"),
+                return_data=m.get("ReturnData"),
+                expression=m.get("Expression"),
+                metric_stat=_metric_stat(m.get("MetricStat")),
+            )
+            for m in p.get("Metrics", [])
+        ]
+        alarm: dict[str, Any] = dict(
+            name=self.name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=int(p["Period"]) if p.get("Period") else None,
+            threshold=float(p["Threshold"]) if p.get("Threshold") is not None else None,
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            metric_data_queries=queries or None,
+            datapoints_to_alarm=int(p["DatapointsToAlarm"]) if p.get("DatapointsToAlarm") else None,
+            extended_statistic=p.get("ExtendedStatistic"),
+            ok_actions=p.get("OKActions", []),
+            insufficient_data_actions=p.get("InsufficientDataActions", []),
+            unit=p.get("Unit"),
+            actions_enabled=str(p.get("ActionsEnabled", True)).lower() == "true",
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        cloudwatch_backends[self.account_id][self.region_name].put_metric_alarm(**alarm)
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        cloudwatch_backends[self.account_id][self.region_name].delete_alarms([self.name])
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return cloudwatch_backends[self.account_id][self.region_name].alarms[self.name].alarm_arn
+        raise UnformattedGetAttTemplateException()
+
+
+class CdkMetadataResource(_Handler, CloudFormationModel):
+    """``AWS::CDK::Metadata``: version reporting; nothing to emulate."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::CDK::Metadata"
+
+
+HANDLED_TYPES = sorted(
+    cls.cloudformation_type()
+    for cls in (
+        ModelPackageGroupResource,
+        QueuePolicyResource,
+        BucketPolicyResource,
+        EventBusPolicyResource,
+        TopicPolicyResource,
+        SubscriptionResource,
+        AlarmResource,
+        CdkMetadataResource,
+    )
+)
+
+
+def install() -> None:
+    """Make moto's CloudFormation see the handlers above (its subclass lists are cached)."""
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()
