@@ -35,8 +35,14 @@ LINEAR_PERCENT = (10, 50)
 WAIT_SECONDS = (0, 3600)
 BAKE_SECONDS = (0, 3600)
 MAX_TEAM_STACKS = 100
-# Keep each team stack well inside CloudFormation's 500-resource limit.
+# Keep each team stack well inside CloudFormation's limits: 500 resources, 200 outputs, 1 MB template.
 MAX_RESOURCES_PER_TEAM_STACK = 450
+MAX_OUTPUTS_PER_STACK = 200
+MAX_TEMPLATE_BYTES = 900_000
+# Measured on synthesized templates (tests/unit/stacks/test_scale.py checks the estimate stays above them).
+BYTES_PER_TEAM = 9_000
+BYTES_PER_GROUP = 2_500
+BYTES_PER_GROUP_PER_TEAM_ACCOUNT = 25
 
 
 class ConfigError(ValueError):
@@ -111,8 +117,9 @@ class ProjectConfig:
 
     @property
     def team_accounts(self) -> tuple[str, ...]:
-        """Distinct accounts whose principals use the registry (publishers and approvers), sorted."""
-        return tuple(sorted({t.account for t in self.teams} | {t.approver_account for t in self.teams}))
+        """Distinct team accounts (where data scientists work), sorted. Approver accounts act only
+        through the approver role in the registry account, so they are not listed here."""
+        return tuple(sorted({t.account for t in self.teams}))
 
     @property
     def serving_targets(self) -> tuple[tuple[str, str], ...]:
@@ -335,18 +342,35 @@ def parse_config(raw: Any) -> ProjectConfig:
     return config
 
 
+def estimate_team_stack(config: ProjectConfig, shard: int) -> dict[str, int]:
+    """Upper estimates of one team stack's resources, outputs and template bytes."""
+    teams = config.teams_in_shard(shard)
+    groups = sum(len(t.model_groups) for t in teams)
+    return {
+        # per team: 2 roles + 2 default policies; per group: 1 resource
+        "resources": 4 * len(teams) + groups,
+        "outputs": 2 * len(teams) + groups,
+        "bytes": BYTES_PER_TEAM * len(teams)
+        + groups * (BYTES_PER_GROUP + BYTES_PER_GROUP_PER_TEAM_ACCOUNT * len(config.team_accounts)),
+    }
+
+
 def _check_team_stack_sizes(config: ProjectConfig) -> None:
+    limits = {
+        "resources": MAX_RESOURCES_PER_TEAM_STACK,
+        "outputs": MAX_OUTPUTS_PER_STACK,
+        "bytes": MAX_TEMPLATE_BYTES,
+    }
     for shard in range(config.registry.team_stacks):
-        teams = config.teams_in_shard(shard)
-        # Per team: 2 roles + 2 default policies; per group: 1 resource; plus outputs do not count.
-        resources = sum(4 + len(t.model_groups) for t in teams)
-        if resources > MAX_RESOURCES_PER_TEAM_STACK:
-            raise ConfigError(
-                "registry.team_stacks",
-                config.registry.team_stacks,
-                f"team stack {shard} would hold about {resources} resources (limit "
-                f"{MAX_RESOURCES_PER_TEAM_STACK}); raise team_stacks so teams spread over more stacks",
-            )
+        estimate = estimate_team_stack(config, shard)
+        for what, limit in limits.items():
+            if estimate[what] > limit:
+                raise ConfigError(
+                    "registry.team_stacks",
+                    config.registry.team_stacks,
+                    f"team stack {shard} would hold about {estimate[what]} {what} (limit {limit}); "
+                    "raise team_stacks so teams spread over more stacks",
+                )
 
 
 def load_config(path: str | Path) -> ProjectConfig:

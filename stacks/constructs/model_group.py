@@ -3,13 +3,30 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Stack
-from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from stacks.constructs.names import PENDING, TEAM_TAG
+
+
+def _statement(
+    sid: str, accounts: Sequence[str], actions: list[str], resources: list[str], conditions: dict[str, Any]
+) -> dict[str, Any]:
+    # Principals are bare account ids (IAM normalizes them to the account root): a third of the size of
+    # root ARNs, which keeps a policy naming hundreds of team accounts inside SageMaker's 20 KB limit.
+    statement: dict[str, Any] = {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": list(accounts) if len(accounts) > 1 else accounts[0]},
+        "Action": sorted(actions) if len(actions) > 1 else actions[0],
+        "Resource": resources if len(resources) > 1 else resources[0],
+    }
+    if conditions:
+        statement["Condition"] = conditions
+    return statement
 
 
 class ModelGroup(Construct):
@@ -19,6 +36,8 @@ class ModelGroup(Construct):
     - the owning team's account may register versions, only as PendingManualApproval;
     - every team account may discover the group and its versions (describe/list);
     - serving accounts of the group's deployments may describe versions and create models from them.
+    The document is built as plain data: with hundreds of teams, one jsii object per principal made
+    synthesis take minutes.
     """
 
     def __init__(
@@ -42,59 +61,52 @@ class ModelGroup(Construct):
             service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
         )
         org = {"aws:PrincipalOrgID": organization_id} if organization_id else {}
-        here = stack.account
+        in_org = {"StringEquals": dict(org)} if org else {}
 
-        def principals(accounts: Sequence[str]) -> list[iam.IPrincipal]:
-            return [iam.AccountPrincipal(a) for a in sorted(set(accounts) - {here})]
+        def others(accounts: Sequence[str]) -> list[str]:
+            return sorted(set(accounts) - {stack.account})
 
-        statements: list[iam.PolicyStatement] = []
-        if owner_account != here:
+        statements: list[dict[str, Any]] = []
+        if owner_account != stack.account:
             statements.append(
-                iam.PolicyStatement(
-                    sid="OwnerRegistersPendingVersions",
-                    principals=principals([owner_account]),
-                    actions=["sagemaker:CreateModelPackage"],
-                    resources=[self.versions_arn],
-                    conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING, **org}},
+                _statement(
+                    "OwnerRegistersPendingVersions",
+                    [owner_account],
+                    ["sagemaker:CreateModelPackage"],
+                    [self.versions_arn],
+                    {"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING, **org}},
                 )
             )
-        discoverers = principals(discovery_accounts)
-        if discoverers:
+        if discoverers := others(discovery_accounts):
             statements.append(
-                iam.PolicyStatement(
-                    sid="TeamsDiscoverGroup",
-                    principals=discoverers,
-                    actions=["sagemaker:DescribeModelPackageGroup"],
-                    resources=[self.group_arn],
-                    conditions={"StringEquals": org} if org else None,
+                _statement(
+                    "TeamsDiscover",
+                    discoverers,
+                    [
+                        "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages",
+                    ],
+                    [self.group_arn, self.versions_arn],
+                    in_org,
                 )
             )
+        if servers := others(serving_accounts):
             statements.append(
-                iam.PolicyStatement(
-                    sid="TeamsDiscoverVersions",
-                    principals=discoverers,
-                    actions=["sagemaker:DescribeModelPackage", "sagemaker:ListModelPackages"],
-                    resources=[self.versions_arn],
-                    conditions={"StringEquals": org} if org else None,
+                _statement(
+                    "ServingAccountsCreateModels",
+                    servers,
+                    ["sagemaker:DescribeModelPackage", "sagemaker:CreateModel"],
+                    [self.versions_arn],
+                    in_org,
                 )
             )
-        servers = principals(serving_accounts)
-        if servers:
-            statements.append(
-                iam.PolicyStatement(
-                    sid="ServingAccountsCreateModels",
-                    principals=servers,
-                    actions=["sagemaker:DescribeModelPackage", "sagemaker:CreateModel"],
-                    resources=[self.versions_arn],
-                    conditions={"StringEquals": org} if org else None,
-                )
-            )
-        policy = iam.PolicyDocument(statements=statements) if statements else None
+        policy = {"Version": "2012-10-17", "Statement": statements} if statements else None
         self.resource = sagemaker.CfnModelPackageGroup(
             self,
             "Group",
             model_package_group_name=group_name,
             model_package_group_description=f"Model versions of team {team}",
-            model_package_group_policy=policy.to_json() if policy else None,
+            model_package_group_policy=policy,
             tags=[{"key": TEAM_TAG, "value": team}],
         )

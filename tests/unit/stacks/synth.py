@@ -41,7 +41,7 @@ class Synthesized:
 
 
 def synthesize(config: ProjectConfig, *, nag: bool = True) -> Synthesized:
-    app = cdk.App(context=cdk_context())
+    app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)  # as app.py
     assembly = build(app, config)
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks())

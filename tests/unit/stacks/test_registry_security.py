@@ -50,33 +50,28 @@ def role(synth: Synthesized, name: str) -> tuple[dict[str, Any], list[dict[str, 
 def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesized) -> None:
     policy = statements_by_sid(group_policy(synth, "fraud-detector"))
     versions = f"{ARN}:model-package/fraud-detector/*"
-    assert set(policy) == {
-        "OwnerRegistersPendingVersions",
-        "TeamsDiscoverGroup",
-        "TeamsDiscoverVersions",
-        "ServingAccountsCreateModels",
-    }
+    assert set(policy) == {"OwnerRegistersPendingVersions", "TeamsDiscover", "ServingAccountsCreateModels"}
 
     register = policy["OwnerRegistersPendingVersions"]
-    assert principals_of(register) == ["arn:aws:iam::222222222222:root"]
+    assert principals_of(register) == ["222222222222"]
     assert actions_of(register) == ["sagemaker:CreateModelPackage"]
     assert resources_of(register) == [versions]
     assert register["Condition"] == {
         "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval", **ORG}
     }
 
-    team_accounts = [f"arn:aws:iam::{a}:root" for a in ("222222222222", "444444444444", "555555555555")]
-    assert principals_of(policy["TeamsDiscoverGroup"]) == team_accounts
-    assert actions_of(policy["TeamsDiscoverGroup"]) == ["sagemaker:DescribeModelPackageGroup"]
-    assert resources_of(policy["TeamsDiscoverGroup"]) == [f"{ARN}:model-package-group/fraud-detector"]
-    assert principals_of(policy["TeamsDiscoverVersions"]) == team_accounts
-    assert actions_of(policy["TeamsDiscoverVersions"]) == [
+    team_accounts = ["222222222222", "555555555555"]  # team accounts; approvers act through their role
+    discover = policy["TeamsDiscover"]
+    assert principals_of(discover) == team_accounts
+    assert actions_of(discover) == [
         "sagemaker:DescribeModelPackage",
+        "sagemaker:DescribeModelPackageGroup",
         "sagemaker:ListModelPackages",
     ]
+    assert resources_of(discover) == [f"{ARN}:model-package-group/fraud-detector", versions]
 
     serve = policy["ServingAccountsCreateModels"]
-    assert principals_of(serve) == ["arn:aws:iam::333333333333:root"]
+    assert principals_of(serve) == ["333333333333"]
     assert actions_of(serve) == ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"]
     assert resources_of(serve) == [versions]
     for statement in policy.values():

@@ -1,0 +1,68 @@
+# One entry point for every check. `make test` and `make demo` install what they need themselves.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+NODE_INSTALLED := node_modules/.installed
+CDK := npx --no-install cdk --no-notices
+
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+# Tests and synth never need real credentials; these keep any stray call from reaching AWS.
+TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
+	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
+
+.PHONY: help install lint typecheck unit synth cfn-lint test demo bench clean
+
+help:
+	@echo "make demo   - the whole flow on the local AWS emulator (installs first)"
+	@echo "make test   - every check: ruff, mypy, pytest, cdk synth with cdk-nag, cfn-lint (installs first)"
+	@echo "make bench  - performance figures"
+
+$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --no-deps -e .
+	touch $@
+
+$(NODE_INSTALLED): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(INSTALLED) $(NODE_INSTALLED)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local app.py
+
+unit: install
+	$(TEST_ENV) $(PY) -m pytest
+
+# Real CDK CLI synth of the example config; cdk-nag findings are errors, so they fail this step.
+synth: install
+	rm -rf cdk.out
+	$(TEST_ENV) $(CDK) synth --all --quiet
+	@test -n "$$(ls cdk.out/*.template.json)"
+
+cfn-lint: synth
+	$(VENV)/bin/cfn-lint -- cdk.out/*.template.json
+
+test: lint typecheck unit synth cfn-lint
+	@echo "make test: all checks passed"
+
+demo: install
+	$(TEST_ENV) $(PY) -m stacks.summary --config config/example.yaml
+
+bench: install
+	$(TEST_ENV) $(PY) -m bench
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,14 @@
+"""Test-wide safety: no test may reach real AWS, whatever the developer's environment holds."""
+
+import os
+
+for key, value in {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "eu-west-1",
+    "AWS_CONFIG_FILE": os.devnull,
+    "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+}.items():
+    os.environ[key] = value
+os.environ.pop("AWS_PROFILE", None)
