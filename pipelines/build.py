@@ -7,7 +7,7 @@
         --artifact-bucket B --kms-key-arn ARN --region eu-west-1 \\
         --code-bucket B --code-key K --input-data-url s3://...   # one team's concrete definition
 
-Needs the SageMaker SDK (``pip install -r requirements-pipelines.txt``); no AWS credentials.
+Needs the SageMaker SDK (``pip install -r pipelines/requirements.txt``); no AWS credentials.
 """
 
 from __future__ import annotations
