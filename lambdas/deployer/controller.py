@@ -36,6 +36,10 @@ DEPLOYABLE_PACKAGE_STATUSES = frozenset({"Completed"})
 # Reason prefix of a failure where AWS refused our write calls (same inputs, same refusal).
 REFUSED = "AWS refused"
 NOT_SERVING = frozenset({"Creating", "Failed"})
+# Reason prefixes of failures of the endpoint rather than of the version.
+ENDPOINT_GONE = "endpoint disappeared"
+ENDPOINT_FAILED = "endpoint is Failed"
+ENDPOINT_FAILURES = (ENDPOINT_GONE, ENDPOINT_FAILED)
 
 Trigger = ModelPackageChange | EndpointChange | Sweep | None
 
@@ -205,9 +209,9 @@ def decide(
         state is not None
         and state.status in BLOCKING_STATUSES
         and state.model_package_arn == desired.arn
-        # A missing endpoint is recreated after an endpoint failure (the operator deleted it),
-        # but not after AWS refused our calls for this version.
-        and (endpoint.exists or (state.reason or "").startswith(REFUSED))
+        # A missing endpoint is recreated after the endpoint itself failed (the operator deleted
+        # it, as the failure notice asks), but not after the version itself was refused.
+        and (endpoint.exists or not (state.reason or "").startswith(ENDPOINT_FAILURES))
     ):
         return done(
             f"version {desired.version} {state.status.replace('_', ' ')} at {state.at or 'the last attempt'}; "
@@ -224,7 +228,7 @@ def decide(
             d.record(
                 FAILED,
                 desired,
-                reason=f"endpoint is Failed ({endpoint.failure_reason or 'no reason given'}); "
+                reason=f"{ENDPOINT_FAILED} ({endpoint.failure_reason or 'no reason given'}); "
                 "delete it and the deployer recreates it",
             ),
         )
@@ -381,7 +385,7 @@ class _Context:
             )
 
         if not endpoint.exists:
-            return outcome(FAILED, "endpoint disappeared while the deployment was in progress")
+            return outcome(FAILED, f"{ENDPOINT_GONE} while the deployment was in progress")
         if endpoint.status == "InService" and endpoint.config_name == pending.endpoint_config:
             return outcome(LIVE, f"version {pending.version} is live")
         if endpoint.status == "InService":
@@ -391,7 +395,7 @@ class _Context:
                 f"SageMaker rolled back to {self.current_label} ({why}); version {pending.version} is not retried",
             )
         if endpoint.status == "Failed":
-            return outcome(FAILED, f"endpoint is Failed: {endpoint.failure_reason or 'no reason given'}")
+            return outcome(FAILED, f"{ENDPOINT_FAILED}: {endpoint.failure_reason or 'no reason given'}")
         return outcome(FAILED, f"endpoint ended in status {endpoint.status!r}")
 
     def superseded_by_newer(self) -> LedgerEntry | None:

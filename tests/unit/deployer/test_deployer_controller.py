@@ -368,6 +368,12 @@ class TestOutcomes:
         assert decision.records[0].status == FAILED
         assert decision.deploy is not None and decision.deploy.kind == "create"
 
+    def test_failed_endpoint_deleted_by_the_operator_is_recreated(self):
+        endpoint = serving(4, status="Failed", failure_reason="image pull failed")
+        failed = controller.decide(D, pkg(4), endpoint, [self.pending()]).records[0]
+        decision = controller.decide(D, pkg(4), MISSING, [failed])
+        assert decision.deploy is not None and decision.deploy.kind == "create"
+
     def test_operator_retry_request_unblocks_a_version(self):
         recent = [item(REQUESTED, 4), item(ROLLED_BACK, 4, serving_version=3)]
         decision = controller.decide(D, pkg(4), serving(3), recent)
