@@ -1,10 +1,9 @@
 """Fixtures for the `mlops` CLI tests: moto, a state builder, a CLI runner, an API call recorder.
 
-`lifecycle` stands in for what moto 5.2.5 gets wrong and the local emulator will fix (DESIGN section 6):
-moto neither stores nor returns ModelLifeCycle, and an UpdateModelPackage without ModelApprovalStatus
-wipes the approval. The fixture records lifecycle updates, returns them from Describe/ListModelPackages
-and keeps the approval on lifecycle-only updates, as SageMaker does. Tests that use it could switch to
-`local.emulator.install()` once the emulator covers the registry.
+moto 5.2.5 runs with the project's extension installed (`local.emulator.install()`, process-wide and
+idempotent): it stores ModelLifeCycle, keeps the approval on lifecycle-only updates, and gives
+endpoints status transitions on a controllable clock (`advance()`). Installing it here makes these
+tests behave the same whether or not another test module installed it first.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import botocore.exceptions
 import pytest
 from moto import mock_aws
 
+from local.emulator import install, reset_clock
 from mlops_cli.main import main
 from tests.unit.cli.world import REGION, World
 
@@ -37,8 +37,11 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def world() -> Iterator[World]:
+    install()
+    reset_clock()
     with mock_aws():
         yield World()
+    reset_clock()
 
 
 @dataclass
@@ -91,42 +94,6 @@ def calls(monkeypatch: pytest.MonkeyPatch) -> Calls:
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
     return recorded
-
-
-@pytest.fixture
-def lifecycle(calls: Calls, monkeypatch: pytest.MonkeyPatch) -> dict[str, dict[str, str]]:
-    """Makes moto keep ModelLifeCycle and not wipe approvals (see the module docstring)."""
-    stages: dict[str, dict[str, str]] = {}
-    inner = botocore.client.BaseClient._make_api_call  # the recording wrapper
-
-    def patched(self: Any, operation: str, params: dict[str, Any]) -> Any:
-        if operation == "UpdateModelPackage":
-            arn = params["ModelPackageArn"]
-            if "ModelLifeCycle" in params:
-                stages[arn] = dict(params["ModelLifeCycle"])
-            if "ModelApprovalStatus" not in params:
-                recorded_params = dict(params)
-                current = inner(self, "DescribeModelPackage", {"ModelPackageName": arn})
-                calls.log.pop()  # the lookup above is ours, not the CLI's
-                params = {**params, "ModelApprovalStatus": current["ModelApprovalStatus"]}
-                if current.get("ApprovalDescription"):
-                    params["ApprovalDescription"] = current["ApprovalDescription"]
-                response = inner(self, operation, params)
-                calls.log[-1] = (operation, recorded_params)
-                return response
-        response = inner(self, operation, params)
-        if operation == "CreateModelPackage" and "ModelLifeCycle" in params:
-            stages[response["ModelPackageArn"]] = dict(params["ModelLifeCycle"])
-        elif operation == "DescribeModelPackage" and response.get("ModelPackageArn") in stages:
-            response["ModelLifeCycle"] = stages[response["ModelPackageArn"]]
-        elif operation == "ListModelPackages":
-            for summary in response.get("ModelPackageSummaryList", []):
-                if summary["ModelPackageArn"] in stages:
-                    summary["ModelLifeCycle"] = stages[summary["ModelPackageArn"]]
-        return response
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", patched)
-    return stages
 
 
 @pytest.fixture

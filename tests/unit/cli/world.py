@@ -10,6 +10,8 @@ from typing import Any
 
 import boto3
 
+from local.emulator import advance
+
 REGION = "eu-west-1"
 REGISTRY_ACCOUNT = "123456789012"  # moto's default account
 SERVING_ACCOUNT = "333333333333"
@@ -186,3 +188,4 @@ class World:
             ],
         )
         sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c{suffix}")
+        advance()  # the emulator's endpoint is Creating until its clock moves on
