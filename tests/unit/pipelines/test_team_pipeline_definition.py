@@ -202,3 +202,43 @@ def test_any_aws_call_during_the_build_is_refused() -> None:
 
     with d.offline_sdk(), pytest.raises(d.OfflineBuildError, match="network call"):
         boto3.client("sts", region_name="eu-west-1").get_caller_identity()
+
+
+def test_render_command_prints_one_teams_definition(
+    document: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from pipelines import build
+
+    monkeypatch.setattr(d, "build_document", lambda: document)
+    args = [
+        "--render",
+        "--team",
+        "fraud",
+        "--group-arn",
+        "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/g",
+        "--role-arn",
+        "arn:aws:iam::222222222222:role/r",
+        "--artifact-bucket",
+        "central",
+        "--kms-key-arn",
+        "k",
+        "--region",
+        "eu-west-1",
+        "--code-bucket",
+        "assets",
+        "--code-key",
+        "e.py",
+        "--input-data-url",
+        "s3://d/i",
+    ]
+    assert build.main(args) == 0
+    rendered = json.loads(capsys.readouterr().out)
+    assert t.placeholders_in(rendered) == set()
+    assert (
+        rendered["Steps"][0]["Arguments"]["OutputDataConfig"]["S3OutputPath"] == "s3://central/fraud/models"
+    )
+    assert build.main(["--render", "--team", "fraud"]) == 2
+    assert "--render needs --group-arn" in capsys.readouterr().err
+    assert build.main(["--check"]) == 0
