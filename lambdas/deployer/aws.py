@@ -6,7 +6,7 @@ AssumeRole; the temporary credentials are cached per role and renewed a few minu
 expire, so a warm invocation makes no STS call.
 
 Retries: botocore "standard" mode (exponential backoff with jitter; retries throttling errors,
-5xx and connection errors) with 5 attempts. "adaptive" adds client-side rate limiting that only
+5xx and connection errors), 5 attempts in all. "adaptive" adds client-side rate limiting that only
 pays off in long-lived processes; a Lambda sandbox makes a handful of calls per event.
 """
 
@@ -21,7 +21,7 @@ import boto3
 from botocore.config import Config
 
 RETRY_CONFIG = Config(
-    retries={"max_attempts": 5, "mode": "standard"},
+    retries={"total_max_attempts": 5, "mode": "standard"},
     connect_timeout=5,
     read_timeout=30,
     user_agent_extra="mlops-deployer",

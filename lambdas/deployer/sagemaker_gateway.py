@@ -178,13 +178,18 @@ class SageMakerGateway:
             Tags=[{"Key": "mlops:endpoint", "Value": deployment.endpoint}],
         )
         if plan.kind == "create":
-            self._call(
-                client,
-                "create_endpoint",
-                EndpointName=deployment.endpoint,
-                EndpointConfigName=plan.config_name,
-                Tags=[{"Key": "mlops:managed-by", "Value": "mlops-deployer"}],
-            )
+            try:
+                client.create_endpoint(
+                    EndpointName=deployment.endpoint,
+                    EndpointConfigName=plan.config_name,
+                    Tags=[{"Key": "mlops:managed-by", "Value": "mlops-deployer"}],
+                )
+            except ClientError as exc:
+                if _already_exists(exc):  # a concurrent invocation created it: look again later
+                    raise EndpointBusy(f"create_endpoint: {exc}") from exc
+                raise translate(exc, "create_endpoint") from exc
+            except BotoCoreError as exc:
+                raise translate(exc, "create_endpoint") from exc
         else:
             self._call(
                 client,
