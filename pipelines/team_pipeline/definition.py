@@ -75,8 +75,11 @@ def offline_sdk() -> Iterator[None]:
         os.environ.pop(name, None)
     # Every botocore session created from now on refuses to send (the same hook moto uses).
     botocore.handlers.BUILTIN_HANDLERS.append(guard)
-    # The SDK logs at INFO/DEBUG to the root logger; the build's output is the JSON only.
+    # The SDK logs at INFO/DEBUG to the root logger, and importing it configures the root logger
+    # (level INFO, a stderr handler). The build's output is the JSON only; the caller's logging is
+    # restored afterwards.
     previous_disable = logging.root.manager.disable
+    root_level, root_handlers = logging.root.level, list(logging.root.handlers)
     logging.disable(logging.WARNING)
     try:
         from sagemaker.core.config.config_manager import SageMakerConfig
@@ -100,6 +103,8 @@ def offline_sdk() -> Iterator[None]:
             yield
     finally:
         logging.disable(previous_disable)
+        logging.root.setLevel(root_level)
+        logging.root.handlers[:] = root_handlers
         botocore.handlers.BUILTIN_HANDLERS.remove(guard)
         for name, value in saved.items():
             if value is None:

@@ -190,11 +190,16 @@ def test_build_is_byte_identical_in_a_fresh_process(document: dict[str, Any]) ->
     assert result.stdout == d.to_json(document).encode("utf-8")
 
 
-def test_build_restores_the_environment() -> None:
+def test_build_restores_the_environment_and_logging() -> None:
+    import logging
+
     before = dict(os.environ)
+    root = (logging.root.level, list(logging.root.handlers))
     with d.offline_sdk():
         assert os.environ["SAGEMAKER_VALIDATE_ROLE"] == "false"
+        import sagemaker.core.helper.session_helper  # noqa: F401 (importing the SDK configures logging)
     assert dict(os.environ) == before
+    assert (logging.root.level, list(logging.root.handlers)) == root
 
 
 def test_any_aws_call_during_the_build_is_refused() -> None:
