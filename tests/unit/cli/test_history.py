@@ -91,3 +91,14 @@ def test_unknown_endpoint_and_missing_table(world: World, cli) -> None:
     assert cli("history", "1/eu-west-1/never").code == 2
     missing = cli("history", EID, "--ledger-table", "nope")
     assert missing.code == 2 and "ledger table 'nope'" in missing.err
+
+
+def test_timeline_paginates_past_one_megabyte(world: World, cli, calls) -> None:
+    world.ledger()
+    for minute in range(30):
+        world.entry(EID, f"2026-11-20T10:{minute:02d}:00.000000Z", "skipped", reason="x" * 50_000)
+    calls.clear()
+    run = cli("history", EID, "--json")
+    assert run.code == 0, run.err
+    assert len(run.json()["entries"]) == 30
+    assert len(calls.named("Query")) == 2  # DynamoDB (and moto) stop a page at 1 MB
