@@ -38,7 +38,6 @@ install: $(INSTALLED) $(NODE_INSTALLED)
 
 lint: install
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local app.py

@@ -7,18 +7,22 @@ from dataclasses import dataclass, field
 from aws_cdk import App, Environment, Stack, Tags
 
 from stacks.config import ProjectConfig
+from stacks.deployer_stack import DeployerStack
 from stacks.registry_stack import RegistryStack
+from stacks.serving_stack import ServingStack
 from stacks.team_access_stack import TeamAccessStack
 
 
 @dataclass
 class Assembly:
     registry: RegistryStack
+    deployer: DeployerStack
     team_stacks: list[TeamAccessStack] = field(default_factory=list)
+    serving_stacks: list[ServingStack] = field(default_factory=list)
 
     @property
     def all_stacks(self) -> list[Stack]:
-        return [self.registry, *self.team_stacks]
+        return [self.registry, *self.team_stacks, self.deployer, *self.serving_stacks]
 
 
 def build(app: App, config: ProjectConfig) -> Assembly:
@@ -30,7 +34,14 @@ def build(app: App, config: ProjectConfig) -> Assembly:
         env=registry_env,
         description="Central model registry: artifact bucket and KMS key",
     )
-    assembly = Assembly(registry=registry)
+    deployer = DeployerStack(
+        app,
+        "MlopsDeployer",
+        config=config,
+        env=registry_env,
+        description="Approval-driven endpoint deployer, deployment ledger and notifications",
+    )
+    assembly = Assembly(registry=registry, deployer=deployer)
     for shard in range(config.registry.team_stacks):
         teams = config.teams_in_shard(shard)
         if not teams:
@@ -46,6 +57,21 @@ def build(app: App, config: ProjectConfig) -> Assembly:
             description=f"Central model registry: groups and roles of teams in shard {shard}",
         )
         assembly.team_stacks.append(team_stack)
+    targets = sorted({(d.account, d.region) for d in config.deployments})
+    for account, region in targets:
+        first_region_of_account = region == min(r for a, r in targets if a == account)
+        assembly.serving_stacks.append(
+            ServingStack(
+                app,
+                f"MlopsServing-{account}-{region}",
+                config=config,
+                account=account,
+                region=region,
+                include_roles=first_region_of_account,
+                env=Environment(account=account, region=region),
+                description=f"Managed endpoints in {account}/{region}: rollback alarms, roles, event forwarding",
+            )
+        )
     for stack in assembly.all_stacks:
         Tags.of(stack).add("mlops:project", "model-registry")
     return assembly

@@ -11,6 +11,8 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name
+
 
 class ArtifactStore(Construct):
     """Versioned, KMS-encrypted, TLS-only bucket for model artifacts, retained when the stack is deleted.
@@ -33,7 +35,7 @@ class ArtifactStore(Construct):
         self.key = kms.Key(
             self,
             "Key",
-            alias="alias/mlops-artifacts",
+            alias=ARTIFACT_KEY_ALIAS,
             description="Encrypts model artifacts of the central model registry",
             enable_key_rotation=True,
             removal_policy=RemovalPolicy.RETAIN,
@@ -60,7 +62,7 @@ class ArtifactStore(Construct):
         self.bucket = s3.Bucket(
             self,
             "Bucket",
-            bucket_name=f"mlops-artifacts-{Stack.of(self).account}-{Stack.of(self).region}",
+            bucket_name=artifact_bucket_name(Stack.of(self).account, Stack.of(self).region),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,

@@ -26,3 +26,10 @@ DLQ_NAME = "mlops-deployer-dlq"
 
 def rollback_alarm_names(endpoint: str) -> tuple[str, str]:
     return (f"mlops-{endpoint}-5xx", f"mlops-{endpoint}-latency")
+
+
+ARTIFACT_KEY_ALIAS = "alias/mlops-artifacts"
+
+
+def artifact_bucket_name(registry_account: str, registry_region: str) -> str:
+    return f"mlops-artifacts-{registry_account}-{registry_region}"

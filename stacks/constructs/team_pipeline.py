@@ -88,7 +88,12 @@ class TeamPipeline(Construct):
         )
         NagSuppressions.add_resource_suppressions(
             self.access_logs,
-            [{"id": "AwsSolutions-S1", "reason": "This is the access-log bucket itself; logging it would loop."}],
+            [
+                {
+                    "id": "AwsSolutions-S1",
+                    "reason": "This is the access-log bucket itself; logging it would loop.",
+                }
+            ],
         )
         self.data_bucket = s3.Bucket(
             self,

@@ -44,7 +44,7 @@ def test_every_iam_action_exists_in_aws(synth: Synthesized) -> None:
                 service, _, name = action.partition(":")
                 checked += 1
                 if "*" in name:
-                    matches = [a for a in known_actions(service) if a.startswith(name.rstrip("*").lower())]
+                    matches = [a for a in known_actions(service) if a.startswith(action.rstrip("*").lower())]
                     if not matches:
                         unknown.append((where, action))
                 elif action.lower() not in known_actions(service):

@@ -1,0 +1,151 @@
+"""The deployer Lambda: consumes the trigger queue and reconciles managed endpoints (DESIGN section 3)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from stacks.constructs.names import DEPLOYER_FUNCTION_NAME, DEPLOYER_ROLE_NAME
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+TIMEOUT = Duration.seconds(60)
+# Lambda caps all environment variables of a function at 4 KB together.
+MAX_DEPLOYMENTS_ENV_BYTES = 3_500
+
+
+class DeployerFunction(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        deployments: Sequence[dict[str, Any]],
+        queue: sqs.IQueue,
+        ledger: dynamodb.ITableV2,
+        topic: sns.ITopic,
+        registry_account: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        deployments_json = json.dumps(list(deployments), separators=(",", ":"), sort_keys=True)
+        if len(deployments_json) > MAX_DEPLOYMENTS_ENV_BYTES:
+            raise ValueError(
+                f"the deployer's DEPLOYMENTS setting is {len(deployments_json)} bytes, above the "
+                f"{MAX_DEPLOYMENTS_ENV_BYTES} bytes Lambda environment variables leave room for; "
+                "reduce the number of deployments per registry"
+            )
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=DEPLOYER_ROLE_NAME,  # fixed: serving accounts trust it by name
+            description="Central model deployer: reconciles managed endpoints with the registry",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+        )
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            log_group_name=f"/aws/lambda/{DEPLOYER_FUNCTION_NAME}",
+            retention=logs.RetentionDays.ONE_YEAR,
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            function_name=DEPLOYER_FUNCTION_NAME,
+            description="Reconciles managed SageMaker endpoints with approved model versions",
+            runtime=lambda_.Runtime.PYTHON_3_14,  # the latest (cdk-nag L1); the code also runs on 3.11
+            architecture=lambda_.Architecture.ARM_64,
+            handler="deployer.handler.handler",
+            code=lambda_.Code.from_asset(
+                str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/tests", "**/.mypy_cache"]
+            ),
+            role=self.role,
+            timeout=TIMEOUT,
+            memory_size=256,
+            log_group=self.log_group,
+            environment={
+                "LEDGER_TABLE": ledger.table_name,
+                "TOPIC_ARN": topic.topic_arn,
+                "REGISTRY_ACCOUNT": registry_account,
+                "DEPLOYMENTS": deployments_json,
+            },
+        )
+        self.function.add_event_source(
+            sources.SqsEventSource(
+                queue,
+                batch_size=10,
+                max_batching_window=Duration.seconds(1),
+                report_batch_item_failures=True,
+                max_concurrency=2,
+            )
+        )
+        # CDK makes the function depend on both the role and its policy; the role dependency is already
+        # implied by the GetAtt of its ARN (cfn-lint W3005), so keep only the policy's.
+        cfn_function = self.function.node.default_child
+        assert isinstance(cfn_function, lambda_.CfnFunction)
+        cfn_function.add_override("DependsOn", [self._policy_logical_id()])
+        ledger.grant(self.role, "dynamodb:PutItem", "dynamodb:Query")
+        topic.grant_publish(self.role)
+        self.errors_alarm = cloudwatch.Alarm(
+            self,
+            "ErrorsAlarm",
+            alarm_name="mlops-deployer-errors",
+            alarm_description="The deployer function failed; events are retried and end in the DLQ",
+            metric=self.function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.errors_alarm.add_alarm_action(actions.SnsAction(topic))
+        self.stack = stack
+
+    def _policy_logical_id(self) -> str:
+        policy = self.role.node.try_find_child("DefaultPolicy")
+        assert policy is not None, "the role has a default policy once the event source is added"
+        return Stack.of(self).get_logical_id(policy.node.default_child)  # type: ignore[arg-type]
+
+    def allow_registry_reads(self, groups: Sequence[str]) -> None:
+        stack = Stack.of(self)
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadManagedGroups",
+                actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
+                resources=[
+                    stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{g}/*")
+                    for g in sorted(groups)
+                ],
+            )
+        )
+
+    def allow_assume(self, role_arns: Sequence[str]) -> None:
+        if role_arns:
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid="AssumeServingAccountDeployAccess",
+                    actions=["sts:AssumeRole"],
+                    resources=sorted(role_arns),
+                )
+            )
+
+    def add_statements(self, statements: Sequence[iam.PolicyStatement]) -> None:
+        for statement in statements:
+            self.role.add_to_policy(statement)
+
+    def acknowledge_wildcards(self, reasons: Sequence[dict[str, Any]]) -> None:
+        NagSuppressions.add_resource_suppressions(self.role, list(reasons), apply_to_children=True)

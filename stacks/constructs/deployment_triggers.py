@@ -1,0 +1,77 @@
+"""EventBridge rules that ask the deployer to look again, and the bus policy that admits serving accounts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.constructs.event_forwarding import endpoint_state_pattern
+
+MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
+
+
+class DeploymentTriggers(Construct):
+    """Three triggers, one queue: model package state changes of managed groups, endpoint state changes
+    of managed endpoints (local or forwarded), and a periodic sweep that catches anything lost."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queue: sqs.IQueue,
+        groups: Sequence[str],
+        endpoints: Sequence[str],
+        serving_accounts: Sequence[str],
+        organization_id: str | None,
+        sweep_minutes: int = 10,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        target = targets.SqsQueue(queue)
+        self.model_package_rule = events.Rule(
+            self,
+            "ModelPackageStateChange",
+            description="Approval, rejection or stage change of a version in a managed group",
+            event_pattern=events.EventPattern(
+                source=["aws.sagemaker"],
+                detail_type=[MODEL_PACKAGE_STATE_CHANGE],
+                detail={"ModelPackageGroupName": sorted(groups)},
+            ),
+            targets=[target],
+        )
+        self.endpoint_rule = events.Rule(
+            self,
+            "EndpointStateChange",
+            description="A managed endpoint finished, failed or rolled back an update",
+            event_pattern=endpoint_state_pattern(endpoints),
+            targets=[target],
+        )
+        self.sweep_rule = events.Rule(
+            self,
+            "Sweep",
+            description="Periodic reconcile of every managed endpoint (safety net for lost events)",
+            schedule=events.Schedule.rate(Duration.minutes(sweep_minutes)),
+            targets=[target],
+        )
+        stack = Stack.of(self)
+        for account in sorted(set(serving_accounts)):
+            statement: dict[str, object] = {
+                "Effect": "Allow",
+                "Principal": {"AWS": account},
+                "Action": "events:PutEvents",
+                "Resource": stack.format_arn(service="events", resource="event-bus", resource_name="default"),
+            }
+            if organization_id:
+                statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
+            events.CfnEventBusPolicy(
+                self,
+                f"Admit{account}",
+                event_bus_name="default",
+                statement_id=f"mlops-forward-endpoint-events-{account}",
+                statement=statement,
+            )

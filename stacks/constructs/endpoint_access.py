@@ -1,0 +1,107 @@
+"""IAM statements that let the deployer manage exactly the configured endpoints of one account/region.
+
+Used twice: by the deployer's own role for endpoints in the registry account, and by the deploy-access
+role of each serving account. Generated model and config names start with the endpoint name
+(`<endpoint>-v<version>-<hash>`), so each endpoint's resources form one ARN prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Stack
+from aws_cdk import aws_iam as iam
+
+
+def endpoint_management_statements(
+    stack: Stack,
+    *,
+    account: str,
+    region: str,
+    endpoints: Sequence[str],
+    execution_role_arn: str,
+    registry_account: str,
+    registry_region: str,
+    groups: Sequence[str],
+) -> list[iam.PolicyStatement]:
+    def arn(resource: str, name: str) -> str:
+        return stack.format_arn(
+            service="sagemaker", account=account, region=region, resource=resource, resource_name=name
+        )
+
+    endpoint_arns = [arn("endpoint", e) for e in endpoints]
+    config_arns = [arn("endpoint-config", f"{e}-*") for e in endpoints]
+    model_arns = [arn("model", f"{e}-*") for e in endpoints]
+    package_arns = [
+        stack.format_arn(
+            service="sagemaker",
+            account=registry_account,
+            region=registry_region,
+            resource="model-package",
+            resource_name=f"{g}/*",
+        )
+        for g in groups
+    ]
+    return [
+        iam.PolicyStatement(
+            sid="ReadManagedEndpoints",
+            actions=[
+                "sagemaker:DescribeEndpoint",
+                "sagemaker:DescribeEndpointConfig",
+                "sagemaker:DescribeModel",
+            ],
+            resources=[*endpoint_arns, *config_arns, *model_arns],
+        ),
+        iam.PolicyStatement(
+            sid="CreateModelsFromRegisteredVersions",
+            actions=["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"],
+            resources=[*model_arns, *package_arns],
+        ),
+        iam.PolicyStatement(
+            sid="CreateConfigsAndUpdateEndpoints",
+            actions=[
+                "sagemaker:CreateEndpointConfig",
+                "sagemaker:CreateEndpoint",
+                "sagemaker:UpdateEndpoint",
+            ],
+            resources=[*endpoint_arns, *config_arns],
+        ),
+        iam.PolicyStatement(
+            sid="TagGeneratedResources",
+            actions=["sagemaker:AddTags"],
+            resources=[*endpoint_arns, *config_arns, *model_arns],
+        ),
+        iam.PolicyStatement(
+            sid="CleanUpSupersededVersions",
+            actions=["sagemaker:DeleteModel", "sagemaker:DeleteEndpointConfig"],
+            resources=[*config_arns, *model_arns],
+        ),
+        iam.PolicyStatement(
+            sid="ListForCleanUp",
+            actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
+            resources=["*"],  # list actions have no resource-level permissions
+        ),
+        iam.PolicyStatement(
+            sid="PassOnlyTheExecutionRole",
+            actions=["iam:PassRole"],
+            resources=[execution_role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
+        ),
+    ]
+
+
+ENDPOINT_WILDCARD_REASONS = {
+    "id": "AwsSolutions-IAM5",
+    "reason": "Models and endpoint configs get generated names '<endpoint>-v<version>-<hash>', so they are "
+    "scoped by the endpoint-name prefix; registered versions are '<group>/<n>' of the configured groups; "
+    "ListModels and ListEndpointConfigs support no resource-level permissions.",
+    "applies_to": [
+        {
+            "regex": "/^Resource::arn:<AWS::Partition>:sagemaker:[a-z0-9-]+:[0-9]{12}:(model|endpoint-config)/[A-Za-z0-9-]+-\\*$/"
+        },
+        {
+            "regex": "/^Resource::arn:<AWS::Partition>:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/\\*$/"
+        },
+        "Resource::*",
+    ],
+}

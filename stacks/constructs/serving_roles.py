@@ -1,0 +1,195 @@
+"""Roles in an account that hosts endpoints: the SageMaker execution role and the deploy-access role."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import ArnFormat, Stack
+from aws_cdk import aws_iam as iam
+from cdk_nag import NagSuppressions
+from constructs import Construct
+
+from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoint_management_statements
+from stacks.constructs.names import (
+    ARTIFACT_KEY_ALIAS,
+    DEPLOY_ACCESS_ROLE_NAME,
+    DEPLOYER_ROLE_NAME,
+    EXECUTION_ROLE_NAME,
+    artifact_bucket_name,
+)
+
+# CloudWatch alarm and log-group ARNs separate the resource name with ':' instead of '/'.
+_COLON = ArnFormat.COLON_RESOURCE_NAME
+
+
+class ExecutionRole(Construct):
+    """Assumed by SageMaker for the managed endpoints: reads the central artifacts (S3 + KMS through S3),
+    describes the rollback alarms, pulls inference images, writes endpoint logs."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry_account: str,
+        registry_region: str,
+        endpoints: Sequence[str],
+        alarm_names: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        bucket = artifact_bucket_name(registry_account, registry_region)
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=EXECUTION_ROLE_NAME,
+            description="SageMaker execution role of the endpoints kept in sync with the central registry",
+            assumed_by=iam.ServicePrincipal("sagemaker.amazonaws.com"),
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadCentralArtifacts",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[f"arn:{stack.partition}:s3:::{bucket}/*"],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptCentralArtifacts",
+                actions=["kms:Decrypt"],
+                # The central key's id is unknown in this account; its alias pins it down.
+                resources=[
+                    stack.format_arn(
+                        service="kms",
+                        account=registry_account,
+                        region=registry_region,
+                        resource="key",
+                        resource_name="*",
+                    )
+                ],
+                conditions={
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": ARTIFACT_KEY_ALIAS},
+                    "StringEquals": {"kms:ViaService": f"s3.{registry_region}.amazonaws.com"},
+                },
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="DescribeRollbackAlarms",
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[
+                    stack.format_arn(
+                        service="cloudwatch", resource="alarm", resource_name=n, arn_format=_COLON
+                    )
+                    for n in alarm_names
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="PullInferenceImages",
+                actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                # Built-in algorithm images live in AWS-owned registries of each region.
+                resources=[
+                    stack.format_arn(service="ecr", account="*", resource="repository", resource_name="*")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AuthenticateToEcr",
+                actions=["ecr:GetAuthorizationToken"],
+                resources=["*"],  # GetAuthorizationToken has no resource-level permissions
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="WriteEndpointLogs",
+                actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[
+                    stack.format_arn(
+                        service="logs",
+                        resource="log-group",
+                        resource_name=f"/aws/sagemaker/Endpoints/{e}:*",
+                        arn_format=_COLON,
+                    )
+                    for e in endpoints
+                ],
+            )
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": "Artifacts: any object of the central artifact bucket (models of any version may be "
+                    "served); the central KMS key is named by alias because its id is unknown here; inference images "
+                    "live in AWS-owned ECR registries; endpoint log streams have generated names; "
+                    "ecr:GetAuthorizationToken supports no resource-level permissions.",
+                    "applies_to": [
+                        {
+                            "regex": "/^Resource::arn:<AWS::Partition>:s3:::mlops-artifacts-[0-9]{12}-[a-z0-9-]+/\\*$/"
+                        },
+                        {"regex": "/^Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:[0-9]{12}:key/\\*$/"},
+                        {"regex": "/^Resource::arn:<AWS::Partition>:ecr:[a-z0-9-]+:\\*:repository/\\*$/"},
+                        {
+                            "regex": "/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:[0-9]{12}:log-group:/aws/sagemaker/Endpoints/[A-Za-z0-9-]+:\\*$/"
+                        },
+                        "Resource::*",
+                    ],
+                }
+            ],
+            apply_to_children=True,
+        )
+
+
+class DeployAccessRole(Construct):
+    """Trusted only by the central deployer's role; manages only the configured endpoints of this account."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry_account: str,
+        registry_region: str,
+        endpoints: Sequence[str],
+        groups: Sequence[str],
+        execution_role_arn: str,
+        organization_id: str | None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        deployer_role_arn = stack.format_arn(
+            service="iam",
+            region="",
+            account=registry_account,
+            resource="role",
+            resource_name=DEPLOYER_ROLE_NAME,
+        )
+        conditions: dict[str, Any] = {"ArnEquals": {"aws:PrincipalArn": deployer_role_arn}}
+        if organization_id:
+            conditions["StringEquals"] = {"aws:PrincipalOrgID": organization_id}
+        # Account principal + aws:PrincipalArn: the deployer role need not exist when this stack deploys.
+        self.role = iam.Role(
+            self,
+            "Role",
+            role_name=DEPLOY_ACCESS_ROLE_NAME,
+            description="Assumed by the central model deployer to update this account's managed endpoints",
+            assumed_by=iam.PrincipalWithConditions(iam.AccountPrincipal(registry_account), conditions),
+        )
+        for statement in endpoint_management_statements(
+            stack,
+            account=stack.account,
+            region=stack.region,
+            endpoints=endpoints,
+            execution_role_arn=execution_role_arn,
+            registry_account=registry_account,
+            registry_region=registry_region,
+            groups=groups,
+        ):
+            self.role.add_to_policy(statement)
+        NagSuppressions.add_resource_suppressions(
+            self.role, [ENDPOINT_WILDCARD_REASONS], apply_to_children=True
+        )

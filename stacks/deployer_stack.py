@@ -1,0 +1,128 @@
+"""Registry account: the deployer, its trigger queue and rules, the ledger and notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from stacks.config import Deployment, ProjectConfig
+from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
+from stacks.constructs.deployer_queue import DeployerQueue
+from stacks.constructs.deployment_triggers import DeploymentTriggers
+from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoint_management_statements
+from stacks.constructs.ledger import DeploymentLedger
+from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, EXECUTION_ROLE_NAME, rollback_alarm_names
+from stacks.constructs.notifications import DeploymentNotifications
+
+
+def _role_arn(stack: Stack, account: str, name: str) -> str:
+    return stack.format_arn(service="iam", region="", account=account, resource="role", resource_name=name)
+
+
+def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment) -> dict[str, Any]:
+    """One entry of the deployer's DEPLOYMENTS setting (docs/contracts.md)."""
+    in_registry_account = deployment.account == config.registry.account
+    return {
+        "endpoint": deployment.endpoint,
+        "group": deployment.model_group,
+        "group_arn": stack.format_arn(
+            service="sagemaker", resource="model-package-group", resource_name=deployment.model_group
+        ),
+        "account": deployment.account,
+        "region": deployment.region,
+        "follows": deployment.follows,
+        "instance_type": deployment.instance_type,
+        "instance_count": deployment.instance_count,
+        "rollout": deployment.rollout.as_dict(),
+        "alarms": list(rollback_alarm_names(deployment.endpoint)),
+        "execution_role_arn": _role_arn(stack, deployment.account, EXECUTION_ROLE_NAME),
+        "deploy_role_arn": None
+        if in_registry_account
+        else _role_arn(stack, deployment.account, DEPLOY_ACCESS_ROLE_NAME),
+    }
+
+
+class DeployerStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        registry = config.registry
+        deployments = config.deployments
+        self.key = kms.Key(
+            self,
+            "Key",
+            alias="alias/mlops-deployer",
+            enable_key_rotation=True,
+            description="Encrypts the deployer's queues and notifications",
+        )
+        # EventBridge writes to the encrypted queue; CloudWatch alarms publish to the encrypted topic.
+        for service in ("events.amazonaws.com", "cloudwatch.amazonaws.com"):
+            self.key.grant(iam.ServicePrincipal(service), "kms:GenerateDataKey", "kms:Decrypt")
+        self.notifications = DeploymentNotifications(self, "Notifications", key=self.key)
+        self.queue = DeployerQueue(
+            self, "Queue", key=self.key, function_timeout=TIMEOUT, alarm_topic=self.notifications.topic
+        )
+        self.ledger = DeploymentLedger(self, "Ledger")
+        self.deployer = DeployerFunction(
+            self,
+            "Deployer",
+            deployments=[deployment_spec(self, config, d) for d in deployments],
+            queue=self.queue.queue,
+            ledger=self.ledger.table,
+            topic=self.notifications.topic,
+            registry_account=registry.account,
+        )
+        groups = sorted({d.model_group for d in deployments})
+        endpoints = sorted({d.endpoint for d in deployments})
+        if groups:
+            self.deployer.allow_registry_reads(groups)
+        for region in sorted({d.region for d in deployments if d.account == registry.account}):
+            local = [d for d in deployments if d.account == registry.account and d.region == region]
+            self.deployer.add_statements(
+                endpoint_management_statements(
+                    self,
+                    account=registry.account,
+                    region=region,
+                    endpoints=[d.endpoint for d in local],
+                    execution_role_arn=_role_arn(self, registry.account, EXECUTION_ROLE_NAME),
+                    registry_account=registry.account,
+                    registry_region=registry.region,
+                    groups=sorted({d.model_group for d in local}),
+                )
+            )
+        serving_accounts = sorted({d.account for d in deployments} - {registry.account})
+        self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])
+        self.deployer.acknowledge_wildcards([ENDPOINT_WILDCARD_REASONS])
+        if endpoints:
+            self.triggers = DeploymentTriggers(
+                self,
+                "Triggers",
+                queue=self.queue.queue,
+                groups=groups,
+                endpoints=endpoints,
+                serving_accounts=sorted(
+                    {
+                        d.account
+                        for d in deployments
+                        if (d.account, d.region) != (registry.account, registry.region)
+                    }
+                    - {registry.account}
+                ),
+                organization_id=registry.organization_id,
+            )
+        CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
+        CfnOutput(
+            self,
+            "NotificationTopicArn",
+            value=self.notifications.topic.topic_arn,
+            description="Subscribe to hear about every deployment",
+        )
+        CfnOutput(
+            self,
+            "DeployerRoleArn",
+            value=self.deployer.role.role_arn,
+            description="Serving accounts' deploy-access roles trust this role",
+        )

@@ -1,0 +1,212 @@
+"""The deployer's infrastructure: triggers, queue, ledger, function settings, serving-account access."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.unit.stacks.policy_helpers import actions_of, principals_of, render, resources_of
+from tests.unit.stacks.synth import Synthesized, example
+
+SERVING = "MlopsServing-333333333333-eu-west-1"
+LOCAL_SERVING = "MlopsServing-111111111111-eu-west-1"
+
+
+@pytest.fixture(scope="module")
+def synth() -> Synthesized:
+    return example()
+
+
+def one(synth: Synthesized, stack: str, type_: str, **props: Any) -> dict[str, Any]:
+    found = [
+        r
+        for r in synth.resources(stack, type_).values()
+        if all(r["Properties"].get(k) == v for k, v in props.items())
+    ]
+    assert len(found) == 1, (type_, props, len(found))
+    return found[0]
+
+
+def logical_id(synth: Synthesized, stack: str, type_: str, **props: Any) -> str:
+    resource = one(synth, stack, type_, **props)
+    return next(k for k, v in synth.templates[stack]["Resources"].items() if v is resource)
+
+
+def test_every_trigger_targets_the_deployer_queue(synth: Synthesized) -> None:
+    queue_id = logical_id(synth, "MlopsDeployer", "AWS::SQS::Queue", QueueName="mlops-deployer")
+    rules = synth.resources("MlopsDeployer", "AWS::Events::Rule")
+    assert len(rules) == 3
+    for rule in rules.values():
+        (target,) = rule["Properties"]["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
+    assert {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["fraud-detector", "recommender"]},
+    } in patterns
+    assert {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": ["fraud-detector-prod", "recommender-prod"]},
+    } in patterns
+    schedules = [r["Properties"].get("ScheduleExpression") for r in rules.values()]
+    assert "rate(10 minutes)" in schedules
+
+
+def test_queue_has_dlq_with_alarm_and_function_reports_partial_failures(synth: Synthesized) -> None:
+    dlq_id = logical_id(synth, "MlopsDeployer", "AWS::SQS::Queue", QueueName="mlops-deployer-dlq")
+    queue = one(synth, "MlopsDeployer", "AWS::SQS::Queue", QueueName="mlops-deployer")
+    assert queue["Properties"]["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": 5,
+    }
+    assert queue["Properties"]["VisibilityTimeout"] == 360  # six times the function timeout
+    alarm = one(synth, "MlopsDeployer", "AWS::CloudWatch::Alarm", AlarmName="mlops-deployer-dead-letters")
+    assert alarm["Properties"]["Dimensions"] == [
+        {"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq_id, "QueueName"]}}
+    ]
+    assert len(alarm["Properties"]["AlarmActions"]) == 1
+    (mapping,) = synth.resources("MlopsDeployer", "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    one(synth, "MlopsDeployer", "AWS::CloudWatch::Alarm", AlarmName="mlops-deployer-errors")
+
+
+def test_function_ships_lambdas_dir_and_carries_the_deployments(synth: Synthesized) -> None:
+    function = one(synth, "MlopsDeployer", "AWS::Lambda::Function", FunctionName="mlops-deployer")
+    props = function["Properties"]
+    assert props["Handler"] == "deployer.handler.handler"
+    env = props["Environment"]["Variables"]
+    assert env["REGISTRY_ACCOUNT"] == "111111111111"
+    deployments = {d["endpoint"]: d for d in json.loads(env["DEPLOYMENTS"])}
+    prod = deployments["fraud-detector-prod"]
+    assert prod == {
+        "endpoint": "fraud-detector-prod",
+        "group": "fraud-detector",
+        "group_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/fraud-detector",
+        "account": "333333333333",
+        "region": "eu-west-1",
+        "follows": "Approved",
+        "instance_type": "ml.m5.large",
+        "instance_count": 2,
+        "rollout": {"strategy": "canary", "step_percent": 25, "wait_seconds": 300, "bake_seconds": 600},
+        "alarms": ["mlops-fraud-detector-prod-5xx", "mlops-fraud-detector-prod-latency"],
+        "execution_role_arn": "arn:aws:iam::333333333333:role/mlops-sagemaker-execution",
+        "deploy_role_arn": "arn:aws:iam::333333333333:role/mlops-deploy-access",
+    }
+    assert deployments["recommender-prod"]["deploy_role_arn"] is None
+    assert deployments["recommender-prod"]["follows"] == "Production"
+
+
+def role_statements(
+    synth: Synthesized, stack: str, role_name: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    role_id = logical_id(synth, stack, "AWS::IAM::Role", RoleName=role_name)
+    role = synth.templates[stack]["Resources"][role_id]
+    statements = [
+        s
+        for p in synth.resources(stack, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    return role["Properties"], statements
+
+
+def test_deployer_assumes_only_serving_deploy_access_roles(synth: Synthesized) -> None:
+    _, statements = role_statements(synth, "MlopsDeployer", "mlops-deployer")
+    assume = [s for s in statements if "sts:AssumeRole" in actions_of(s)]
+    assert len(assume) == 1
+    assert resources_of(assume[0]) == ["arn:aws:iam::333333333333:role/mlops-deploy-access"]
+    ledger = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
+    assert [actions_of(s) for s in ledger] == [["dynamodb:PutItem", "dynamodb:Query"]]
+    # registry-account endpoint: the deployer manages it with its own role, passing only the execution role
+    passrole = next(s for s in statements if actions_of(s) == ["iam:PassRole"])
+    assert resources_of(passrole) == ["arn:aws:iam::111111111111:role/mlops-sagemaker-execution"]
+    update = next(s for s in statements if "sagemaker:UpdateEndpoint" in actions_of(s))
+    assert "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/recommender-prod" in resources_of(update)
+    assert not any("fraud-detector-prod" in r for r in resources_of(update))  # that one is in 333
+
+
+def test_deploy_access_role_trusts_only_the_deployer_and_manages_only_its_endpoints(
+    synth: Synthesized,
+) -> None:
+    props, statements = role_statements(synth, SERVING, "mlops-deploy-access")
+    (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert principals_of(trust) == ["arn:aws:iam::111111111111:root"]
+    assert trust["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": "arn:aws:iam::111111111111:role/mlops-deployer"
+    }
+    assert trust["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
+    passrole = next(s for s in statements if actions_of(s) == ["iam:PassRole"])
+    assert (
+        resources_of(passrole) == [render({"Fn::GetAtt": ["ExecutionRole", "Arn"]})]
+        or "Execution" in resources_of(passrole)[0]
+    )
+    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
+    update = next(s for s in statements if "sagemaker:UpdateEndpoint" in actions_of(s))
+    assert resources_of(update) == sorted(
+        [
+            "arn:aws:sagemaker:eu-west-1:333333333333:endpoint/fraud-detector-prod",
+            "arn:aws:sagemaker:eu-west-1:333333333333:endpoint-config/fraud-detector-prod-*",
+        ]
+    )
+    create_model = next(s for s in statements if "sagemaker:CreateModel" in actions_of(s))
+    assert "arn:aws:sagemaker:eu-west-1:111111111111:model-package/fraud-detector/*" in resources_of(
+        create_model
+    )
+
+
+def test_execution_role_reads_central_artifacts_and_describes_its_alarms(synth: Synthesized) -> None:
+    props, statements = role_statements(synth, SERVING, "mlops-sagemaker-execution")
+    (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+    assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    by_sid = {s["Sid"]: s for s in statements}
+    assert resources_of(by_sid["ReadCentralArtifacts"]) == [
+        "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1/*"
+    ]
+    assert by_sid["DecryptCentralArtifacts"]["Condition"]["ForAnyValue:StringEquals"] == {
+        "kms:ResourceAliases": "alias/mlops-artifacts"
+    }
+    assert resources_of(by_sid["DescribeRollbackAlarms"]) == [
+        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-fraud-detector-prod-5xx",
+        "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-fraud-detector-prod-latency",
+    ]
+
+
+def test_rollback_alarms_watch_the_endpoint_variant(synth: Synthesized) -> None:
+    errors = one(synth, SERVING, "AWS::CloudWatch::Alarm", AlarmName="mlops-fraud-detector-prod-5xx")
+    assert errors["Properties"]["MetricName"] == "Invocation5XXErrors"
+    assert {"Name": "EndpointName", "Value": "fraud-detector-prod"} in errors["Properties"]["Dimensions"]
+    latency = one(synth, SERVING, "AWS::CloudWatch::Alarm", AlarmName="mlops-fraud-detector-prod-latency")
+    assert latency["Properties"]["MetricName"] == "ModelLatency"
+    one(synth, LOCAL_SERVING, "AWS::CloudWatch::Alarm", AlarmName="mlops-recommender-prod-5xx")
+
+
+def test_serving_account_forwards_endpoint_events_and_registry_admits_only_it(synth: Synthesized) -> None:
+    (rule,) = synth.resources(SERVING, "AWS::Events::Rule").values()
+    assert rule["Properties"]["EventPattern"]["detail"] == {"EndpointName": ["fraud-detector-prod"]}
+    (target,) = rule["Properties"]["Targets"]
+    assert render(target["Arn"]) == "arn:aws:events:eu-west-1:111111111111:event-bus/default"
+    policies = synth.resources("MlopsDeployer", "AWS::Events::EventBusPolicy")
+    assert [p["Properties"]["Statement"]["Principal"] for p in policies.values()] == [{"AWS": "333333333333"}]
+    assert not synth.resources(LOCAL_SERVING, "AWS::Events::Rule")  # the registry bus sees those directly
+    assert not [
+        r
+        for r in synth.resources(LOCAL_SERVING, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName") == "mlops-deploy-access"
+    ]
+
+
+def test_ledger_is_keyed_for_point_in_time_queries_and_retained(synth: Synthesized) -> None:
+    table = one(synth, "MlopsDeployer", "AWS::DynamoDB::GlobalTable", TableName="mlops-deployment-ledger")
+    props = table["Properties"]
+    assert props["KeySchema"] == [
+        {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+        {"AttributeName": "at", "KeyType": "RANGE"},
+    ]
+    assert table["DeletionPolicy"] == "Retain"
+    (replica,) = props["Replicas"]
+    assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert replica["DeletionProtectionEnabled"] is True
