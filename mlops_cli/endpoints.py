@@ -16,6 +16,7 @@ from mlops_cli.registry import version_from_arn
 
 BUSY_STATUSES = ("Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting")
 NO_ACCESS = "unknown (no access)"
+UNKNOWN_ERROR = "unknown (error)"
 
 
 @dataclass(frozen=True)
@@ -96,4 +97,4 @@ def read_endpoint(aws: Aws, deployment: Deployment) -> EndpointState:
             return EndpointState(status=NO_ACCESS, problem=str(exc))
         if is_not_found(exc):
             return EndpointState(status="NotFound")
-        raise
+        return EndpointState(status=UNKNOWN_ERROR, problem=str(exc))  # e.g. throttled: report, do not abort

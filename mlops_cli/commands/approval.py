@@ -10,6 +10,7 @@ from mlops_cli.context import Context, Result
 from mlops_cli.errors import EXIT_DENIED, EXIT_USAGE, CliError
 from mlops_cli.registry import APPROVED, REJECTED, approver_role
 
+MAX_DESCRIPTION = 1024  # ApprovalDescription / StageDescription
 STAGE_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")  # ModelLifeCycle.Stage / StageStatus
 
 
@@ -46,6 +47,8 @@ def _followers_text(followers: list[dict[str, Any]] | None, follows: str) -> str
 def _set_approval(ctx: Context, args: argparse.Namespace, status: str) -> Result:
     if not args.reason.strip():
         raise CliError("--reason must not be empty", EXIT_USAGE)
+    if len(args.reason) > MAX_DESCRIPTION:
+        raise CliError(f"--reason is longer than {MAX_DESCRIPTION} characters (the ApprovalDescription limit)")
     registry = ctx.registry
     group = registry.group(args.group)
     package = registry.describe(args.group, args.version, group["ModelPackageGroupArn"])
@@ -82,6 +85,8 @@ def run_promote(ctx: Context, args: argparse.Namespace) -> Result:
                 EXIT_USAGE,
                 hint="1-63 letters, digits or hyphens, starting and ending with a letter or digit",
             )
+    if args.reason and len(args.reason) > MAX_DESCRIPTION:
+        raise CliError(f"--reason is longer than {MAX_DESCRIPTION} characters (the StageDescription limit)")
     registry = ctx.registry
     group = registry.group(args.group)
     package = registry.describe(args.group, args.version, group["ModelPackageGroupArn"])

@@ -15,7 +15,12 @@ def endpoint_id_of(ctx: Context, text: str) -> str:
     """`<account>/<region>/<name>` as given, or a plain name resolved through DEPLOYMENTS."""
     if text.count("/") == 2 and all(text.split("/")):
         return text
-    return resolve_endpoint(ctx.deployments(), text).endpoint_id
+    try:
+        deployments = ctx.deployments()
+    except CliError as exc:
+        exc.hint = (exc.hint + "; " if exc.hint else "") + "or pass the full id <account>/<region>/<endpoint name>"
+        raise
+    return resolve_endpoint(deployments, text).endpoint_id
 
 
 def run_history(ctx: Context, args: argparse.Namespace) -> Result:

@@ -30,6 +30,8 @@ from mlops_cli.errors import EXIT_NOT_FOUND, EXIT_USAGE, CliError
 from mlops_cli.formatting import table
 from mlops_cli.registry import APPROVED, REJECTED, ROLLED_BACK_STAGE, Version, approver_role
 
+MAX_DESCRIPTION = 1024  # ApprovalDescription and StageDescription
+
 
 @dataclass(frozen=True)
 class Action:
@@ -100,7 +102,7 @@ def plan_rollback(
     leave_stage = {
         "Stage": out_stage,
         "StageStatus": REJECTED,
-        "StageDescription": f"taken out of {follows}: {reason}"[:1024],
+        "StageDescription": f"taken out of {follows}: {reason}"[:MAX_DESCRIPTION],
     }
 
     changes: dict[int, dict[str, Any]] = {}
@@ -257,7 +259,7 @@ def run_rollback(ctx: Context, args: argparse.Namespace) -> Result:
     registry = ctx.registry
     group = registry.group(deployment.group)
     live, source, endpoint_status = _live_version(ctx, deployment)
-    reason = f"rollback of {deployment.endpoint_id}: {args.reason}"
+    reason = f"rollback of {deployment.endpoint_id}: {args.reason}"[:MAX_DESCRIPTION]
     plan = plan_rollback(
         deployment=deployment,
         versions=registry.versions(deployment.group),

@@ -103,3 +103,9 @@ def test_access_denied_names_the_approver_role(world: World, cli, monkeypatch, c
     assert "permission denied for UpdateModelPackage" in run.err
     assert "mlops-risk-approver" in run.err
     assert world.package(world.package_arn("fraud-detector", 2))["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_reason_longer_than_the_api_limit(world: World, cli) -> None:
+    _seed(world)
+    run = cli("reject", "fraud-detector", "1", "--reason", "x" * 1025)
+    assert run.code == 1 and "1024" in run.err

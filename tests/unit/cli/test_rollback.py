@@ -213,3 +213,13 @@ def test_rollback_unknown_endpoint(world: World, cli) -> None:
     _seed(world)
     run = cli("rollback", "fraud-prd", "--reason", "r", "--yes")
     assert run.code == 2 and "did you mean: fraud-prod" in run.err
+
+
+def test_rollback_denied_names_the_approver_role_and_what_was_applied(world: World, cli, deny) -> None:
+    """AccessDenied by error injection (moto's IAM enforcement is exercised in test_approval)."""
+    _seed(world)
+    deny("UpdateModelPackage")
+    run = cli("rollback", "fraud-prod", "--to", "1", "--reason", "r", "--yes")
+    assert run.code == 3
+    assert "mlops-risk-approver" in run.err
+    assert "changes already applied: none; the endpoint's desired version is unchanged" in run.err

@@ -137,3 +137,25 @@ def test_status_unknown_endpoint_and_missing_deployer(world: World, cli) -> None
     assert cli("status", "nope").code == 2
     missing = cli("status", "--deployer-function", "other-deployer")
     assert missing.code == 2 and "deployer function 'other-deployer' not found" in missing.err
+
+
+def test_status_reports_other_endpoint_errors_per_endpoint(world: World, cli, monkeypatch) -> None:
+    """A throttled DescribeEndpoint (error injection) degrades one row instead of failing the command."""
+    _seed(world)
+    import botocore.client
+    import botocore.exceptions
+
+    inner = botocore.client.BaseClient._make_api_call
+
+    def throttled(self, operation, params):  # type: ignore[no-untyped-def]
+        if operation == "DescribeEndpoint" and params["EndpointName"] == "fraud-eu":
+            raise botocore.exceptions.ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, operation)
+        return inner(self, operation, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", throttled)
+    run = cli("status", "--json", "--stuck-minutes", "60")
+    assert run.code == 0, run.err
+    by_name = {e["endpoint"]: e for e in run.json()["endpoints"]}
+    assert by_name["fraud-eu"]["endpoint_status"] == "unknown (error)"
+    assert "ThrottlingException" in by_name["fraud-eu"]["problem"]
+    assert by_name["fraud-prod"]["endpoint_status"] == "InService"
