@@ -58,7 +58,9 @@ class OfflineBuildError(RuntimeError):
     """The SDK tried to reach AWS or the internet while building the definition."""
 
 
-def _refuse_request(request: Any = None, **_: Any) -> None:
+def _refuse_request(*args: Any, **kwargs: Any) -> None:
+    """Raise for any request: a botocore ``before-send`` hook (``request=``) or a patched ``send``."""
+    request = kwargs.get("request", args[-1] if args else None)
     url = getattr(request, "url", request)
     raise OfflineBuildError(f"building the pipeline definition attempted a network call: {url}")
 
@@ -95,6 +97,9 @@ def offline_sdk() -> Iterator[None]:
                 validated.append(config)
 
         with (
+            # Sessions created before the build (boto3's default session, say) lack the hook above;
+            # every botocore request, whatever its session, ends in URLLib3Session.send.
+            mock.patch("botocore.httpsession.URLLib3Session.send", _refuse_request),
             mock.patch("requests.sessions.Session.send", _refuse_request),
             mock.patch.object(SageMakerConfig, "validate_sagemaker_config", staticmethod(validate_once)),
             warnings.catch_warnings(),

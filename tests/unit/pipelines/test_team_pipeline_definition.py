@@ -205,8 +205,11 @@ def test_build_restores_the_environment_and_logging() -> None:
 def test_any_aws_call_during_the_build_is_refused() -> None:
     import boto3
 
-    with d.offline_sdk(), pytest.raises(d.OfflineBuildError, match="network call"):
-        boto3.client("sts", region_name="eu-west-1").get_caller_identity()
+    existing = boto3.Session(region_name="eu-west-1")  # created before the build: no hook
+    with d.offline_sdk():
+        for session in (existing, boto3.Session(region_name="eu-west-1")):
+            with pytest.raises(d.OfflineBuildError, match="network call"):
+                session.client("sts").get_caller_identity()
 
 
 def test_render_command_prints_one_teams_definition(
