@@ -78,7 +78,7 @@ def _lazy(module: str, function: str) -> Callable[..., Any]:
     def run(ctx: Any, args: argparse.Namespace) -> Any:
         import importlib
 
-        return getattr(importlib.import_module(f"mlops_cli.commands.{module}"), function)(ctx, args)
+        return getattr(importlib.import_module(f"mlops_cli.cmd_{module}"), function)(ctx, args)
 
     return run
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mlops_cli.commands.rollback import plan_rollback
+from mlops_cli.cmd_rollback import plan_rollback
 from mlops_cli.deployments import Deployment
 from mlops_cli.errors import CliError
 from mlops_cli.registry import Version

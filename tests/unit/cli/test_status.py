@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from mlops_cli.commands.status import assess
+from mlops_cli.cmd_status import assess
 from tests.unit.cli.world import SERVING_ACCOUNT, World, ledger_at
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
@@ -127,7 +127,7 @@ def test_status_failed_endpoint(world: World, cli, monkeypatch) -> None:
         state = original(aws, deployment)
         return endpoints.EndpointState(status="Failed", version=state.version, failure_reason="boom")
 
-    monkeypatch.setattr("mlops_cli.commands.status.read_endpoint", failed)
+    monkeypatch.setattr("mlops_cli.cmd_status.read_endpoint", failed)
     run = cli("status", "fraud-prod")
     assert run.code == 5 and "STUCK: endpoint Failed" in run.out
 

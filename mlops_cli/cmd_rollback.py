@@ -22,7 +22,7 @@ import argparse
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from mlops_cli.commands.approval import team_or_none
+from mlops_cli.cmd_approval import team_or_none
 from mlops_cli.context import Context, Result
 from mlops_cli.deployments import Deployment, resolve_endpoint
 from mlops_cli.endpoints import BUSY_STATUSES, read_endpoint

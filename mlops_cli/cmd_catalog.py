@@ -1,4 +1,4 @@
-"""Discovery: `groups`, `versions`, `show`, `compare`."""
+"""Discovery commands: `groups`, `versions`, `show`, `compare`."""
 
 from __future__ import annotations
 

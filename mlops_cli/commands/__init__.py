@@ -1,1 +1,0 @@
-"""One module per command family; each `run_*` takes (Context, Namespace) and returns a Result."""
