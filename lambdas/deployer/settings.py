@@ -13,6 +13,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from deployer.errors import SettingsError
@@ -141,15 +142,29 @@ class Settings:
         return tuple(i for i in self.invalid if i.endpoint and i.endpoint.lower() == name.lower())
 
 
+def _read_deployments_file(name: str) -> str:
+    """The stack ships the deployments next to the code (Lambda caps environment variables at 4 KB);
+    a relative path is resolved against the code root (the directory holding the `deployer` package)."""
+    path = Path(name)
+    if not path.is_absolute():
+        path = Path(__file__).resolve().parents[1] / path
+    try:
+        return path.read_text()
+    except OSError as exc:
+        raise SettingsError(f"DEPLOYMENTS_FILE={name!r} cannot be read: {exc}") from exc
+
+
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse the deployer's environment. Raises SettingsError only for the top-level variables."""
-    missing = [k for k in ("LEDGER_TABLE", "TOPIC_ARN", "REGISTRY_ACCOUNT", "DEPLOYMENTS") if not env.get(k)]
+    missing = [k for k in ("LEDGER_TABLE", "TOPIC_ARN", "REGISTRY_ACCOUNT") if not env.get(k)]
+    if not env.get("DEPLOYMENTS") and not env.get("DEPLOYMENTS_FILE"):
+        missing.append("DEPLOYMENTS (or DEPLOYMENTS_FILE)")
     if missing:
         raise SettingsError(f"environment variable(s) {', '.join(missing)} missing or empty")
     if not _ACCOUNT.match(env["REGISTRY_ACCOUNT"]):
         raise SettingsError(f"REGISTRY_ACCOUNT={env['REGISTRY_ACCOUNT']!r}: expected a 12-digit account id")
     try:
-        raw = json.loads(env["DEPLOYMENTS"])
+        raw = json.loads(env.get("DEPLOYMENTS") or _read_deployments_file(env["DEPLOYMENTS_FILE"]))
     except json.JSONDecodeError as exc:
         raise SettingsError(f"DEPLOYMENTS is not valid JSON: {exc}") from exc
     if not isinstance(raw, list):

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -24,8 +27,22 @@ from stacks.constructs.names import DEPLOYER_FUNCTION_NAME, DEPLOYER_ROLE_NAME
 
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 TIMEOUT = Duration.seconds(60)
-# Lambda caps all environment variables of a function at 4 KB together.
-MAX_DEPLOYMENTS_ENV_BYTES = 3_500
+DEPLOYMENTS_FILE = "deployments.json"
+
+
+def stage_code(deployments_json: str) -> str:
+    """A code directory: the deployer package plus its deployments file. Lambda caps environment variables
+    at 4 KB (about six deployments), so the deployments ship with the code instead; the asset hash covers
+    both, so a config change deploys new code. No Docker: plain files."""
+    staging = Path(tempfile.mkdtemp(prefix="mlops-deployer-code-"))
+    atexit.register(shutil.rmtree, staging, ignore_errors=True)
+    shutil.copytree(
+        LAMBDAS_DIR / "deployer",
+        staging / "deployer",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache"),
+    )
+    (staging / DEPLOYMENTS_FILE).write_text(deployments_json)
+    return str(staging)
 
 
 class DeployerFunction(Construct):
@@ -42,13 +59,7 @@ class DeployerFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
-        deployments_json = json.dumps(list(deployments), separators=(",", ":"), sort_keys=True)
-        if len(deployments_json) > MAX_DEPLOYMENTS_ENV_BYTES:
-            raise ValueError(
-                f"the deployer's DEPLOYMENTS setting is {len(deployments_json)} bytes, above the "
-                f"{MAX_DEPLOYMENTS_ENV_BYTES} bytes Lambda environment variables leave room for; "
-                "reduce the number of deployments per registry"
-            )
+        deployments_json = json.dumps(list(deployments), indent=1, sort_keys=True)
         self.role = iam.Role(
             self,
             "Role",
@@ -71,9 +82,7 @@ class DeployerFunction(Construct):
             runtime=lambda_.Runtime.PYTHON_3_14,  # the latest (cdk-nag L1); the code also runs on 3.11
             architecture=lambda_.Architecture.ARM_64,
             handler="deployer.handler.handler",
-            code=lambda_.Code.from_asset(
-                str(LAMBDAS_DIR), exclude=["**/__pycache__", "**/*.pyc", "**/tests", "**/.mypy_cache"]
-            ),
+            code=lambda_.Code.from_asset(stage_code(deployments_json)),
             role=self.role,
             timeout=TIMEOUT,
             memory_size=256,
@@ -82,7 +91,7 @@ class DeployerFunction(Construct):
                 "LEDGER_TABLE": ledger.table_name,
                 "TOPIC_ARN": topic.topic_arn,
                 "REGISTRY_ACCOUNT": registry_account,
-                "DEPLOYMENTS": deployments_json,
+                "DEPLOYMENTS_FILE": DEPLOYMENTS_FILE,
             },
         )
         self.function.add_event_source(

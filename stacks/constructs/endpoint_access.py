@@ -12,6 +12,12 @@ from collections.abc import Sequence
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 
+GENERATED_NAME_PREFIX = 32  # lambdas/deployer/names.py: "<endpoint[:32]>-<hash>-v<version>-..."
+
+
+def generated_prefix(endpoint: str) -> str:
+    return endpoint[:GENERATED_NAME_PREFIX].rstrip("-").lower()
+
 
 def endpoint_management_statements(
     stack: Stack,
@@ -29,9 +35,10 @@ def endpoint_management_statements(
             service="sagemaker", account=account, region=region, resource=resource, resource_name=name
         )
 
-    endpoint_arns = [arn("endpoint", e) for e in endpoints]
-    config_arns = [arn("endpoint-config", f"{e}-*") for e in endpoints]
-    model_arns = [arn("model", f"{e}-*") for e in endpoints]
+    # SageMaker ARNs carry lowercased names; generated names start with the endpoint's first 32 characters.
+    endpoint_arns = [arn("endpoint", e.lower()) for e in endpoints]
+    config_arns = [arn("endpoint-config", f"{generated_prefix(e)}-*") for e in endpoints]
+    model_arns = [arn("model", f"{generated_prefix(e)}-*") for e in endpoints]
     package_arns = [
         stack.format_arn(
             service="sagemaker",

@@ -97,6 +97,13 @@ class TestSettings:
         assert [d.endpoint for d in settings.deployments] == ["fraud-detector-prod"]
         assert settings.invalid[0].endpoint_id == "333333333333/eu-west-1/fraud-detector-stage"
 
+    def test_deployments_from_a_file_next_to_the_code(self, tmp_path):
+        """The stack ships the deployments as a file in the code package (environment is capped at 4 KB)."""
+        path = tmp_path / "deployments.json"
+        path.write_text(json.dumps([GOOD]))
+        settings = load_settings({**env(), "DEPLOYMENTS": "", "DEPLOYMENTS_FILE": str(path)})
+        assert [d.endpoint for d in settings.deployments] == [GOOD["endpoint"]]
+
     def test_duplicate_endpoint_is_invalid(self):
         settings = load_settings(env(GOOD, GOOD))
         assert len(settings.deployments) == 1 and "configured twice" in settings.invalid[0].reason
@@ -108,6 +115,8 @@ class TestSettings:
             ({"DEPLOYMENTS": "{not json"}, "not valid JSON"),
             ({"DEPLOYMENTS": "{}"}, "must be a JSON list"),
             ({"REGISTRY_ACCOUNT": "abc"}, "12-digit"),
+            ({"DEPLOYMENTS": ""}, r"DEPLOYMENTS \(or DEPLOYMENTS_FILE\)"),
+            ({"DEPLOYMENTS": "", "DEPLOYMENTS_FILE": "/nonexistent/deployments.json"}, "cannot be read"),
         ],
     )
     def test_unusable_environment_raises(self, override, message):

@@ -80,7 +80,13 @@ def test_function_ships_lambdas_dir_and_carries_the_deployments(synth: Synthesiz
     assert props["Handler"] == "deployer.handler.handler"
     env = props["Environment"]["Variables"]
     assert env["REGISTRY_ACCOUNT"] == "111111111111"
-    deployments = {d["endpoint"]: d for d in json.loads(env["DEPLOYMENTS"])}
+    assert env["DEPLOYMENTS_FILE"] == "deployments.json"
+    asset = (
+        synth.template_paths["MlopsDeployer"].parent / f"asset.{props['Code']['S3Key'].removesuffix('.zip')}"
+    )
+    assert (asset / "deployer" / "handler.py").is_file()
+    assert not list(asset.rglob("__pycache__"))
+    deployments = {d["endpoint"]: d for d in json.loads((asset / "deployments.json").read_text())}
     prod = deployments["fraud-detector-prod"]
     assert prod == {
         "endpoint": "fraud-detector-prod",
