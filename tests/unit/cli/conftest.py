@@ -35,6 +35,21 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials")
 
 
+_LOADER: list[Any] = []
+
+
+@pytest.fixture(autouse=True)
+def shared_botocore_loader(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every CLI run builds a new boto3 Session, which re-parses the service models (the SageMaker one
+    is large). Sharing one read-only Loader keeps the suite fast; it changes no behaviour."""
+    import botocore.loaders
+    import botocore.session
+
+    if not _LOADER:
+        _LOADER.append(botocore.loaders.create_loader())
+    monkeypatch.setattr(botocore.session, "create_loader", lambda *args, **kwargs: _LOADER[0])
+
+
 @pytest.fixture
 def world() -> Iterator[World]:
     install()
