@@ -64,8 +64,10 @@ class Context:
 
     @cached_property
     def _deployments(self) -> list[Any]:
-        from mlops_cli.deployments import load_deployments
+        from mlops_cli.deployments import load_deployments, read_deployments_file
 
+        if self.args.deployments_file:
+            return read_deployments_file(self.args.deployments_file)
         return load_deployments(self.aws.client("lambda"), self.args.deployer_function)
 
     def deployments(self) -> list[Any]:

@@ -1,6 +1,7 @@
-"""Managed endpoints, read from the deployer function's `DEPLOYMENTS` environment variable.
+"""Managed endpoints, read from the deployer function's configuration (or a local file).
 
-The JSON shape is defined in docs/contracts.md ("Deployer Lambda environment").
+The JSON shape and where the deployer keeps it (`DEPLOYMENTS` inline, or `DEPLOYMENTS_FILE` in its
+code package) are defined in docs/contracts.md ("Deployer Lambda environment").
 """
 
 from __future__ import annotations
@@ -10,7 +11,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mlops_cli.errors import EXIT_AWS_ERROR, EXIT_NOT_FOUND, EXIT_USAGE, CliError, translated
+from mlops_cli.errors import (
+    EXIT_AWS_ERROR,
+    EXIT_NOT_FOUND,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    CliError,
+    translated,
+)
 from mlops_cli.ledger import endpoint_id
 
 DEFAULT_DEPLOYER_FUNCTION = "mlops-deployer"
@@ -81,8 +89,18 @@ def parse_deployments(text: str | None, *, source: str = "DEPLOYMENTS") -> list[
     return result
 
 
+def download(url: str) -> bytes:
+    """GET a presigned URL (the deployer's code package). Replaced in tests."""
+    import urllib.request
+
+    with urllib.request.urlopen(url, timeout=30) as response:  # a presigned https URL from Lambda
+        return bytes(response.read())
+
+
 def load_deployments(lambda_client: Any, function_name: str) -> list[Deployment]:
-    """One lambda:GetFunctionConfiguration call."""
+    """From the deployer's configuration (docs/contracts.md): `DEPLOYMENTS` inline (one
+    GetFunctionConfiguration), else `DEPLOYMENTS_FILE` inside its code package (plus GetFunction and a
+    download of the package: the stack ships the file with the code because of Lambda's 4 KB limit)."""
     try:
         with translated(
             needs=f"lambda:GetFunctionConfiguration on function {function_name} in the registry account",
@@ -94,7 +112,48 @@ def load_deployments(lambda_client: Any, function_name: str) -> list[Deployment]
             exc.hint = "deploy the registry stack, or pass --deployer-function / --region for another deployer"
         raise
     variables = (config.get("Environment") or {}).get("Variables") or {}
-    return parse_deployments(variables.get("DEPLOYMENTS"), source=f"{function_name} DEPLOYMENTS")
+    if variables.get("DEPLOYMENTS"):
+        return parse_deployments(variables["DEPLOYMENTS"], source=f"{function_name} DEPLOYMENTS")
+    file_name = variables.get("DEPLOYMENTS_FILE")
+    if not file_name:
+        raise CliError(f"deployer function {function_name} sets neither DEPLOYMENTS nor DEPLOYMENTS_FILE", EXIT_AWS_ERROR)
+    return parse_deployments(
+        _read_from_code(lambda_client, function_name, file_name), source=f"{function_name} {file_name}"
+    )
+
+
+def _read_from_code(lambda_client: Any, function_name: str, file_name: str) -> str:
+    import io
+    import posixpath
+    import zipfile
+
+    fallback = "pass --deployments-file PATH (the deployments.json of the deployer's asset under cdk.out)"
+    member = posixpath.normpath(file_name)
+    if member.startswith(("/", "..")):
+        raise CliError(f"DEPLOYMENTS_FILE={file_name!r} is not inside the code package", EXIT_AWS_ERROR, hint=fallback)
+    with translated(needs=f"lambda:GetFunction on function {function_name} (DEPLOYMENTS_FILE is in its code)"):
+        location = lambda_client.get_function(FunctionName=function_name)["Code"]["Location"]
+    try:
+        package = download(location)
+    except OSError as exc:
+        raise CliError(f"cannot download the code package of {function_name}: {exc}", EXIT_UNREACHABLE, hint=fallback) from exc
+    try:
+        with zipfile.ZipFile(io.BytesIO(package)) as archive:
+            return archive.read(member).decode("utf-8")
+    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
+        raise CliError(
+            f"cannot read {file_name} from the code package of {function_name}: {exc}", EXIT_AWS_ERROR, hint=fallback
+        ) from exc
+
+
+def read_deployments_file(path: str) -> list[Deployment]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError as exc:
+        raise CliError(f"cannot read --deployments-file {path}: {exc}", EXIT_USAGE) from exc
+    deployments = parse_deployments(text, source=path)
+    return deployments
 
 
 def resolve_endpoint(deployments: list[Deployment], text: str) -> Deployment:

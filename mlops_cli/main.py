@@ -5,7 +5,8 @@ Exit codes (scripts can rely on them; also in mlops_cli/README.md):
   1  usage or validation error, refused or aborted confirmation
   2  not found (group, version, managed endpoint, ledger entry, deployer function, ledger table)
   3  permission denied (the message names the role that would be needed) or no/invalid credentials
-  4  AWS endpoint unreachable (with AWS_ENDPOINT_URL set: the local emulator is not running)
+  4  AWS endpoint unreachable (with AWS_ENDPOINT_URL set: the local emulator is not running), or the
+     deployer's code package (holding DEPLOYMENTS_FILE) cannot be downloaded
   5  `mlops status`: at least one endpoint is stuck or failed
   6  any other AWS API error
 """
@@ -49,6 +50,12 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         "--deployer-function",
         default=default("mlops-deployer"),
         help="deployer Lambda whose DEPLOYMENTS lists the managed endpoints (default: mlops-deployer)",
+    )
+    group.add_argument(
+        "--deployments-file",
+        default=default(None),
+        metavar="PATH",
+        help="read the managed endpoints from this JSON file instead of the deployer function",
     )
     group.add_argument(
         "--ledger-table",

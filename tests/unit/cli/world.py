@@ -33,6 +33,7 @@ class World:
         self.sts = boto3.client("sts", region_name=REGION)
         self.deployments: list[dict[str, Any]] = []
         self._bucket = False
+        self.code_package = b""
 
     # registry ---------------------------------------------------------------------------------
     def group(self, name: str, team: str | None = "risk", description: str = "") -> str:
@@ -133,9 +134,15 @@ class World:
         self.deployments.append(item)
         return item
 
-    def deployer(self, name: str = "mlops-deployer") -> None:
-        """Create (or refresh) the deployer function with DEPLOYMENTS = the deployments added so far."""
-        env = {"Variables": {"DEPLOYMENTS": json.dumps(self.deployments), "LEDGER_TABLE": LEDGER}}
+    def deployer(self, name: str = "mlops-deployer", *, as_file: bool = False) -> None:
+        """Create (or refresh) the deployer function with the deployments added so far: inline in
+        DEPLOYMENTS, or (`as_file`, as the stack does) in deployments.json of the code package."""
+        variables = {"LEDGER_TABLE": LEDGER}
+        if as_file:
+            variables["DEPLOYMENTS_FILE"] = "deployments.json"
+        else:
+            variables["DEPLOYMENTS"] = json.dumps(self.deployments)
+        env = {"Variables": variables}
         try:
             self.lam.update_function_configuration(FunctionName=name, Environment=env)
             return
@@ -147,12 +154,14 @@ class World:
             role = f"arn:aws:iam::{REGISTRY_ACCOUNT}:role/mlops-deployer"
         code = io.BytesIO()
         with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("handler.py", "def handler(event, context):\n    return None\n")
+            archive.writestr("deployer/handler.py", "def handler(event, context):\n    return None\n")
+            archive.writestr("deployments.json", json.dumps(self.deployments))
+        self.code_package = code.getvalue()
         self.lam.create_function(
             FunctionName=name,
             Runtime="python3.12",
             Role=role,
-            Handler="handler.handler",
+            Handler="deployer.handler.handler",
             Code={"ZipFile": code.getvalue()},
             Environment=env,
         )
