@@ -14,6 +14,7 @@ Exit codes (scripts can rely on them; also in mlops_cli/README.md):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
@@ -53,9 +54,10 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     )
     group.add_argument(
         "--deployments-file",
-        default=default(None),
+        default=default(os.environ.get("MLOPS_DEPLOYMENTS_FILE") or None),
         metavar="PATH",
-        help="read the managed endpoints from this JSON file instead of the deployer function",
+        help="read the managed endpoints from this JSON file instead of the deployer function "
+        "(default: $MLOPS_DEPLOYMENTS_FILE)",
     )
     group.add_argument(
         "--ledger-table",

@@ -64,3 +64,12 @@ def test_malformed_deployments(world: World, cli, tmp_path: Path) -> None:
     assert run.code == 6 and "missing a required key" in run.err
     path.write_text("{not json")
     assert "not valid JSON" in cli("status", "--deployments-file", str(path)).err
+
+
+def test_deployments_file_from_the_environment(world: World, cli, monkeypatch, tmp_path: Path) -> None:
+    _seed(world, as_file=True)
+    path = tmp_path / "deployments.json"
+    path.write_text(json.dumps(world.deployments))
+    monkeypatch.setenv("MLOPS_DEPLOYMENTS_FILE", str(path))
+    run = cli("groups", "--json")
+    assert run.code == 0 and run.json()[0]["endpoints"][0]["endpoint"] == "fraud-prod"
