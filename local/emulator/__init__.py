@@ -33,13 +33,15 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import cfn, endpoints, events, iam, registry
+    from . import auth, cfn, endpoints, events, iam, registry, s3
 
     events.install()
     endpoints.install()
     registry.install()
     iam.install()
     cfn.install()
+    s3.install()
+    auth.install()
     _installed = True
 
 

@@ -15,9 +15,13 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.exceptions import ValidationError as CfnValidationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
+from moto.kms.models import Key as KmsKey
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.sns.models import sns_backends
@@ -339,6 +343,89 @@ class AlarmResource(_Handler, CloudFormationModel):
         raise UnformattedGetAttTemplateException()
 
 
+class GlobalTableResource(_Handler, CloudFormationModel):
+    """``AWS::DynamoDB::GlobalTable`` (CDK's ``TableV2``): the replica of the stack's region, as a
+    table of moto's DynamoDB (other regions' replicas are not created). ``Ref`` = table name."""
+
+    retain = False
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::DynamoDB::GlobalTable"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "TableName"
+
+    @property
+    def backend(self) -> Any:
+        return dynamodb_backends[self.account_id][self.region_name]
+
+    @property
+    def table(self) -> Any:
+        return self.backend.tables[self.name]
+
+    def apply(self) -> None:
+        p = self.properties
+        replicas: list[dict[str, Any]] = p.get("Replicas", [])
+        replica = next((r for r in replicas if r.get("Region") == self.region_name), {})
+        if self.name in self.backend.tables:
+            return
+        self.backend.create_table(
+            name=self.name,
+            schema=p["KeySchema"],
+            throughput=None,
+            attr=p.get("AttributeDefinitions", []),
+            global_indexes=p.get("GlobalSecondaryIndexes", []),
+            indexes=p.get("LocalSecondaryIndexes", []),
+            streams=p.get("StreamSpecification"),
+            billing_mode="PAY_PER_REQUEST" if p.get("BillingMode", "PAY_PER_REQUEST") == "PAY_PER_REQUEST" else "PROVISIONED",
+            sse_specification=p.get("SSESpecification"),
+            tags=replica.get("Tags", []),
+            deletion_protection_enabled=bool(replica.get("DeletionProtectionEnabled", False)),
+            warm_throughput=None,
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        if not self.retain and self.name in self.backend.tables:
+            self.table.deletion_protection_enabled = False
+            self.backend.delete_table(self.name)
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        resource = super().create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+        resource.retain = cloudformation_json.get("DeletionPolicy") == "Retain"
+        return resource
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[misc]
+        cls,
+        original_resource: Any,
+        new_resource_name: str,
+        cloudformation_json: Any,
+        account_id: str,
+        region_name: str,
+    ) -> Any:
+        if new_resource_name != original_resource.name:
+            original_resource.delete(account_id, region_name)
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "StreamArn")
+
+    def get_cfn_attribute(self, attribute_name: str) -> Any:
+        if attribute_name == "Arn":
+            return self.table.table_arn
+        if attribute_name == "StreamArn" and self.table.latest_stream_label:
+            return f"{self.table.table_arn}/stream/{self.table.latest_stream_label}"
+        raise UnformattedGetAttTemplateException()
+
+
 class CdkMetadataResource(_Handler, CloudFormationModel):
     """``AWS::CDK::Metadata``: version reporting; nothing to emulate."""
 
@@ -357,13 +444,68 @@ HANDLED_TYPES = sorted(
         TopicPolicyResource,
         SubscriptionResource,
         AlarmResource,
+        GlobalTableResource,
         CdkMetadataResource,
     )
 )
 
 
+_original_kms_key_create = KmsKey.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _kms_key_create(
+    cls: Any, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> Any:
+    """``AWS::KMS::Key`` with ``Tags``: moto passed CloudFormation's ``Key``/``Value`` tags to KMS's
+    tagging service, which expects ``TagKey``/``TagValue`` (a KeyError made the stack fail)."""
+    props = cloudformation_json.get("Properties", {})
+    tags = props.get("Tags")
+    if tags:
+        converted = [{"TagKey": t["Key"], "TagValue": t["Value"]} if "Key" in t else t for t in tags]
+        cloudformation_json = {**cloudformation_json, "Properties": {**props, "Tags": converted}}
+    return _original_kms_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+
+
+_original_create_change_set = CloudFormationBackend.create_change_set
+_original_execute_change_set = CloudFormationBackend.execute_change_set
+
+
+def _create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -> tuple[str, str]:
+    """Change sets see the region's exports (moto gave a change set's new stack none, so every
+    ``Fn::ImportValue`` of a ``cdk deploy`` failed with "No export named ...")."""
+    change_set_id, stack_id = _original_create_change_set(self, *args, **kwargs)
+    stack = self.stacks[stack_id]
+    stack.cross_stack_resources = self.exports
+    stack.resource_map.cross_stack_resources = self.exports
+    return change_set_id, stack_id
+
+
+def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+    """After moto applies a change set: the stack's outputs and exports follow the new template
+    (moto kept the outputs of the template the stack was created with, none for a change set)."""
+    _original_execute_change_set(self, change_set_name, stack_name)
+    change_set = self.change_sets.get(change_set_name) or next(
+        cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
+    )
+    stack = self.stacks[change_set.stack_id]
+    old = {e.name for e in stack.exports}
+    stack._parse_template()
+    stack.output_map = stack._create_output_map()
+    new = {e.name: e for e in stack.exports}
+    for name in old - set(new):
+        self.exports.pop(name, None)
+    taken = {n for n, e in self.exports.items() if e.exporting_stack_id != stack.stack_id}
+    clash = sorted(taken & set(new))
+    if clash:
+        raise CfnValidationError(stack.stack_id, message=f"Export names must be unique: {clash}")
+    self.exports.update(new)
+
+
 def install() -> None:
     """Make moto's CloudFormation see the handlers above (its subclass lists are cached)."""
+    CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
+    CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
+    KmsKey.create_from_cloudformation_json = classmethod(_kms_key_create)  # type: ignore[method-assign,assignment]
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()
