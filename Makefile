@@ -23,7 +23,7 @@ help:
 	@echo "make test   - every check: ruff, mypy, pytest, cdk synth with cdk-nag, cfn-lint (installs first)"
 	@echo "make bench  - performance figures"
 
-$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-dev.txt pipelines/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
@@ -40,7 +40,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 typecheck: install
-	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local app.py
+	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py
 
 unit: install
 	$(TEST_ENV) $(PY) -m pytest

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from aws_cdk import App, Environment, Stack, Tags
 
 from stacks.config import ProjectConfig
+from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name
 from stacks.deployer_stack import DeployerStack
 from stacks.registry_stack import RegistryStack
 from stacks.serving_stack import ServingStack
 from stacks.team_access_stack import TeamAccessStack
+from stacks.team_pipeline_stack import TeamPipelineStack
 
 
 @dataclass
@@ -19,10 +21,11 @@ class Assembly:
     deployer: DeployerStack
     team_stacks: list[TeamAccessStack] = field(default_factory=list)
     serving_stacks: list[ServingStack] = field(default_factory=list)
+    pipeline_stacks: list[TeamPipelineStack] = field(default_factory=list)
 
     @property
     def all_stacks(self) -> list[Stack]:
-        return [self.registry, *self.team_stacks, self.deployer, *self.serving_stacks]
+        return [self.registry, *self.team_stacks, self.deployer, *self.serving_stacks, *self.pipeline_stacks]
 
 
 def build(app: App, config: ProjectConfig) -> Assembly:
@@ -70,6 +73,30 @@ def build(app: App, config: ProjectConfig) -> Assembly:
                 include_roles=first_region_of_account,
                 env=Environment(account=account, region=region),
                 description=f"Managed endpoints in {account}/{region}: rollback alarms, roles, event forwarding",
+            )
+        )
+    registry_region = config.registry.region
+    key_alias_arn = registry.format_arn(service="kms", resource=ARTIFACT_KEY_ALIAS)
+    for team in config.pipeline_teams:
+        assert team.pipeline is not None
+        pipeline = team.pipeline
+        assembly.pipeline_stacks.append(
+            TeamPipelineStack(
+                app,
+                f"MlopsTeamPipeline-{team.name}",
+                team=team.name,
+                model_package_group_arn=registry.format_arn(
+                    service="sagemaker", resource="model-package-group", resource_name=pipeline.model_group
+                ),
+                artifact_bucket_name=artifact_bucket_name(config.registry.account, registry_region),
+                artifact_kms_key_arn=key_alias_arn,
+                training_instance_type=pipeline.training_instance_type,
+                evaluation_instance_type=pipeline.evaluation_instance_type,
+                metric_threshold=pipeline.metric_threshold,
+                schedule=pipeline.schedule,
+                # the group ARN is regional: the pipeline runs in the registry's region
+                env=Environment(account=team.account, region=registry_region),
+                description=f"Team {team.name}: training pipeline registering into the central registry",
             )
         )
     for stack in assembly.all_stacks:

@@ -91,11 +91,21 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class Pipeline:
+    model_group: str
+    training_instance_type: str = "ml.m5.xlarge"
+    evaluation_instance_type: str = "ml.m5.large"
+    metric_threshold: float = 0.8
+    schedule: str | None = None
+
+
+@dataclass(frozen=True)
 class Team:
     name: str
     account: str
     approver_account: str
     model_groups: tuple[str, ...]
+    pipeline: Pipeline | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,10 @@ class ProjectConfig:
 
     def deployments_of(self, group: str) -> tuple[Deployment, ...]:
         return tuple(d for d in self.deployments if d.model_group == group)
+
+    @property
+    def pipeline_teams(self) -> tuple[Team, ...]:
+        return tuple(t for t in self.teams if t.pipeline)
 
     def team_shard(self, team: Team) -> int:
         """Stable stack index of a team: adding or removing other teams never moves it."""
@@ -212,7 +226,7 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
         path = f"teams.{name}"
         _name(name, path, TEAM_RE, "team names are 1-32 lowercase letters, digits and hyphens")
         team = _mapping(team_raw, path)
-        _only_keys(team, path, {"account", "model_groups"}, {"approver_account"})
+        _only_keys(team, path, {"account", "model_groups"}, {"approver_account", "pipeline"})
         account = _account(team["account"], f"{path}.account")
         approver = _account(team.get("approver_account", account), f"{path}.approver_account")
         groups = team["model_groups"]
@@ -233,8 +247,69 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
                     f"group names are unique across teams; already used by team '{owner_of[group]}'",
                 )
             owner_of[group] = name
-        teams.append(Team(name=name, account=account, approver_account=approver, model_groups=tuple(groups)))
+        pipeline = _parse_pipeline(team.get("pipeline"), f"{path}.pipeline", groups)
+        teams.append(
+            Team(
+                name=name,
+                account=account,
+                approver_account=approver,
+                model_groups=tuple(groups),
+                pipeline=pipeline,
+            )
+        )
     return tuple(teams)
+
+
+SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
+MAX_PIPELINE_TEAMS = 20  # each adds two statements to the artifact bucket policy (20 KB limit)
+
+
+def _parse_pipeline(raw: Any, path: str, groups: list[str]) -> Pipeline | None:
+    if raw is None:
+        return None
+    data = _mapping(raw, path)
+    _only_keys(
+        data,
+        path,
+        set(),
+        {
+            "enabled",
+            "model_group",
+            "training_instance_type",
+            "evaluation_instance_type",
+            "metric_threshold",
+            "schedule",
+        },
+    )
+    enabled = data.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(f"{path}.enabled", enabled, "true or false")
+    if not enabled:
+        return None
+    group = data.get("model_group", groups[0])
+    if group not in groups:
+        raise ConfigError(f"{path}.model_group", group, f"one of the team's groups: {', '.join(groups)}")
+    threshold = data.get("metric_threshold", 0.8)
+    if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 <= threshold <= 1:
+        raise ConfigError(f"{path}.metric_threshold", threshold, "a number from 0 to 1 (the minimum AUC)")
+    schedule = data.get("schedule")
+    if schedule is not None and (not isinstance(schedule, str) or not SCHEDULE_RE.match(schedule)):
+        raise ConfigError(
+            f"{path}.schedule", schedule, "an EventBridge Scheduler expression: cron(...) or rate(...)"
+        )
+    types = {
+        key: _name(
+            data.get(key, default),
+            f"{path}.{key}",
+            INSTANCE_TYPE_RE,
+            "a SageMaker instance type such as ml.m5.large",
+        )
+        for key, default in (
+            ("training_instance_type", "ml.m5.xlarge"),
+            ("evaluation_instance_type", "ml.m5.large"),
+        )
+    }
+    return Pipeline(model_group=group, metric_threshold=float(threshold), schedule=schedule, **types)
 
 
 def _parse_rollout(raw: Any, path: str, instance_count: int) -> Rollout:
@@ -339,6 +414,14 @@ def parse_config(raw: Any) -> ProjectConfig:
     deployments = _parse_deployments(data.get("deployments"), registry, groups, regions)
     config = ProjectConfig(registry=registry, teams=teams, deployments=deployments)
     _check_team_stack_sizes(config)
+    with_pipelines = [t.name for t in teams if t.pipeline]
+    if len(with_pipelines) > MAX_PIPELINE_TEAMS:
+        raise ConfigError(
+            f"teams.{with_pipelines[MAX_PIPELINE_TEAMS]}.pipeline",
+            "enabled",
+            f"at most {MAX_PIPELINE_TEAMS} teams may run pipelines: each needs its own statement in the "
+            "artifact bucket policy, which AWS caps at 20 KB",
+        )
     return config
 
 

@@ -22,6 +22,9 @@ class RegistryStack(Stack):
             reader_accounts=serving_accounts,
             reader_role_name=EXECUTION_ROLE_NAME,
             organization_id=config.registry.organization_id,
+            pipeline_writers=[
+                (t.name, t.account) for t in config.pipeline_teams if t.account != config.registry.account
+            ],
         )
         CfnOutput(self, "ArtifactBucketName", value=self.artifacts.bucket.bucket_name)
         CfnOutput(self, "ArtifactKeyArn", value=self.artifacts.key.key_arn)

@@ -11,7 +11,11 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name
+from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name, pipeline_role_name
+
+
+def _sid(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
 
 
 class ArtifactStore(Construct):
@@ -30,6 +34,7 @@ class ArtifactStore(Construct):
         reader_accounts: Sequence[str] = (),
         reader_role_name: str = "",
         organization_id: str | None = None,
+        pipeline_writers: Sequence[tuple[str, str]] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.key = kms.Key(
@@ -75,6 +80,58 @@ class ArtifactStore(Construct):
         )
         if reader_accounts:
             self._grant_cross_account_read(sorted(set(reader_accounts)), reader_role_name, organization_id)
+        if pipeline_writers:
+            self._grant_pipeline_writes(sorted(pipeline_writers), organization_id)
+
+    def _grant_pipeline_writes(self, writers: list[tuple[str, str]], organization_id: str | None) -> None:
+        """Each team pipeline's role (in the team account) reads and writes only its team's prefix."""
+        stack = Stack.of(self)
+        org = {"StringEquals": {"aws:PrincipalOrgID": organization_id}} if organization_id else {}
+        role_arns = []
+        for team, account in writers:
+            role_arn = stack.format_arn(
+                service="iam",
+                region="",
+                account=account,
+                resource="role",
+                resource_name=pipeline_role_name(team),
+            )
+            role_arns.append(role_arn)
+            principal_is_role = {"ArnEquals": {"aws:PrincipalArn": role_arn}, **org}
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Pipeline{_sid(team)}Objects",
+                    principals=[iam.AccountPrincipal(account)],
+                    actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[self.bucket.arn_for_objects(f"{team}/*")],
+                    conditions=principal_is_role,
+                )
+            )
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=f"Pipeline{_sid(team)}List",
+                    principals=[iam.AccountPrincipal(account)],
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={**principal_is_role, "StringLike": {"s3:prefix": f"{team}/*"}},
+                )
+            )
+        region = stack.region
+        self.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="TeamPipelinesUseKeyThroughS3",
+                principals=[iam.AccountPrincipal(a) for a in sorted({a for _, a in writers})],
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+                resources=["*"],  # in a key policy "*" means this key
+                conditions={
+                    "ArnEquals": {"aws:PrincipalArn": role_arns},
+                    "StringEquals": {
+                        "kms:ViaService": [f"s3.{region}.amazonaws.com", f"sagemaker.{region}.amazonaws.com"],
+                        **({"aws:PrincipalOrgID": organization_id} if organization_id else {}),
+                    },
+                },
+            )
+        )
 
     def _grant_cross_account_read(
         self, accounts: list[str], role_name: str, organization_id: str | None

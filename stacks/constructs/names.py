@@ -33,3 +33,12 @@ ARTIFACT_KEY_ALIAS = "alias/mlops-artifacts"
 
 def artifact_bucket_name(registry_account: str, registry_region: str) -> str:
     return f"mlops-artifacts-{registry_account}-{registry_region}"
+
+
+def pipeline_role_name(team: str) -> str:
+    """The execution role of a team's pipeline, in the team account (stacks/constructs/team_pipeline.py)."""
+    return f"mlops-{team}-pipeline"
+
+
+def pipeline_name(team: str) -> str:
+    return f"mlops-{team}"

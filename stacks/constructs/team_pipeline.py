@@ -19,20 +19,12 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from pipelines.team_pipeline import template as t
-from stacks.constructs.names import PENDING
+from stacks.constructs.names import PENDING, pipeline_name, pipeline_role_name
 
 _SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
 # SageMaker Pipelines names every job it starts "pipelines-<execution id>-<step>-<suffix>".
 _PIPELINE_JOB_NAMES = "pipelines-*"
 _JOB_LOG_GROUPS = ("/aws/sagemaker/TrainingJobs", "/aws/sagemaker/ProcessingJobs")
-
-
-def pipeline_name(team: str) -> str:
-    return f"mlops-{team}"
-
-
-def pipeline_role_name(team: str) -> str:
-    return f"mlops-{team}-pipeline"
 
 
 class TeamPipeline(Construct):
@@ -158,8 +150,8 @@ class TeamPipeline(Construct):
             role_arn=self.role.role_arn,
             pipeline_definition={"PipelineDefinitionBody": stack.to_json_string(definition)},
         )
-        # The role's policy must exist before the pipeline can run.
-        self.pipeline.node.add_dependency(self.role)
+        # The role's policy must exist before the pipeline can run (the role itself is implied by its ARN).
+        self.pipeline.node.add_dependency(self.role.node.find_child("DefaultPolicy"))
         self._acknowledge_wildcards()
         if schedule is not None:
             self._schedule(schedule)
@@ -298,13 +290,32 @@ class TeamPipeline(Construct):
                 conditions={"StringLike": {"s3:prefix": f"{team}/*"}},
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
+        key_statement = iam.PolicyStatement(
+            sid="UseArtifactKey",
+            actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            resources=[kms_key_arn],
+        )
+        if ":alias/" in kms_key_arn:
+            # The central key's id is unknown in a team account: name it by its alias. IAM authorizes KMS
+            # calls on the key ARN, so the resource is any key of the registry account with that alias.
+            alias = Stack.of(self).split_arn(kms_key_arn, ArnFormat.SLASH_RESOURCE_NAME)
+            key_statement = iam.PolicyStatement(
                 sid="UseArtifactKey",
                 actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
-                resources=[kms_key_arn],
+                resources=[
+                    Stack.of(self).format_arn(
+                        service="kms",
+                        account=alias.account,
+                        region=alias.region,
+                        resource="key",
+                        resource_name="*",
+                    )
+                ],
+                conditions={
+                    "ForAnyValue:StringEquals": {"kms:ResourceAliases": f"alias/{alias.resource_name}"}
+                },
             )
-        )
+        self.role.add_to_policy(key_statement)
 
     def _acknowledge_wildcards(self) -> None:
         """cdk-nag IAM5: each wildcard in the execution role's policy, with the reason it is needed."""
@@ -325,6 +336,9 @@ class TeamPipeline(Construct):
             ),
             rf"{arn}:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package/[A-Za-z0-9-]+/\*": (
                 "New versions of the team's one group; version numbers are assigned by SageMaker."
+            ),
+            rf"{arn}:kms:[a-z0-9-]+:[0-9]{{12}}:key/\*": (
+                "The central key's id is unknown in a team account; the kms:ResourceAliases condition pins it."
             ),
         }
         NagSuppressions.add_resource_suppressions(

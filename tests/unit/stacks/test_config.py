@@ -52,6 +52,21 @@ def test_example_config_parses_into_typed_values() -> None:
     assert config.serving_targets == (("333333333333", "eu-west-1"),)
 
 
+def test_pipeline_block_defaults_and_disable() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    pipeline = config.teams[0].pipeline
+    assert pipeline is not None
+    assert (pipeline.model_group, pipeline.metric_threshold, pipeline.training_instance_type) == (
+        "fraud-detector",
+        0.85,
+        "ml.m5.xlarge",
+    )
+    assert config.teams[1].pipeline is None
+    assert parse_config(with_change("teams.fraud.pipeline.enabled", False)).pipeline_teams == ()
+    minimal = parse_config(with_change("teams.fraud.pipeline", {}))
+    assert minimal.teams[0].pipeline is not None and minimal.teams[0].pipeline.model_group == "fraud-detector"
+
+
 def test_defaults_for_optional_deployment_keys() -> None:
     raw = with_change(f"{DEP}.rollout", DELETE)
     del raw["deployments"]["fraud-detector-prod"]["follows"]
@@ -97,6 +112,26 @@ def test_defaults_for_optional_deployment_keys() -> None:
         (f"{DEP}.rollout.wait_seconds", 3601, f"{DEP}.rollout.wait_seconds", "from 0 to 3600"),
         (f"{DEP}.rollout.bake_seconds", -1, f"{DEP}.rollout.bake_seconds", "from 0 to 3600"),
         (f"{DEP}.rollout.step_percent", DELETE, f"{DEP}.rollout.step_percent", "required"),
+        (
+            "teams.fraud.pipeline.model_group",
+            "recommender",
+            "teams.fraud.pipeline.model_group",
+            "one of the team's groups",
+        ),
+        (
+            "teams.fraud.pipeline.metric_threshold",
+            1.5,
+            "teams.fraud.pipeline.metric_threshold",
+            "from 0 to 1",
+        ),
+        ("teams.fraud.pipeline.schedule", "daily", "teams.fraud.pipeline.schedule", "cron(...) or rate(...)"),
+        ("teams.fraud.pipeline.enabled", "yes", "teams.fraud.pipeline.enabled", "true or false"),
+        (
+            "teams.fraud.pipeline.training_instance_type",
+            "big",
+            "teams.fraud.pipeline.training_instance_type",
+            "ml.m5.large",
+        ),
     ],
 )
 def test_invalid_value_names_key_value_and_allowed(path: str, value: Any, key: str, allowed: str) -> None:

@@ -229,7 +229,35 @@ def test_key_rotates_is_retained_and_grants_decrypt_only_to_serving_execution_ro
         "arn:aws:iam::333333333333:role/mlops-sagemaker-execution"
     ]
     principals = {p for s in statements for p in principals_of(s)}
-    assert principals == {"arn:aws:iam::111111111111:root", "arn:aws:iam::333333333333:root"}
+    # the registry account (key administration), the serving account, the fraud team's pipeline account
+    assert principals == {
+        "arn:aws:iam::111111111111:root",
+        "arn:aws:iam::222222222222:root",
+        "arn:aws:iam::333333333333:root",
+    }
+    pipeline = next(s for s in statements if s.get("Sid") == "TeamPipelinesUseKeyThroughS3")
+    assert pipeline["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": ["arn:aws:iam::222222222222:role/mlops-fraud-pipeline"]
+    }
+    assert actions_of(pipeline) == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def test_team_pipeline_role_writes_only_its_team_prefix(synth: Synthesized) -> None:
+    policies = synth.resources("MlopsRegistry", "AWS::S3::BucketPolicy").values()
+    statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
+    objects = next(s for s in statements if s.get("Sid") == "PipelineFraudObjects")
+    assert principals_of(objects) == ["arn:aws:iam::222222222222:root"]
+    assert actions_of(objects) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    (resource,) = resources_of(objects)
+    assert resource.endswith("Arn>/fraud/*")
+    assert objects["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": "arn:aws:iam::222222222222:role/mlops-fraud-pipeline"
+    }
+    listing = next(s for s in statements if s.get("Sid") == "PipelineFraudList")
+    assert listing["Condition"]["StringLike"] == {"s3:prefix": "fraud/*"}
+    assert not any(
+        s.get("Sid", "").startswith("PipelineRecsys") for s in statements
+    )  # recsys has no pipeline
 
 
 def test_outputs_publish_role_and_group_arns(synth: Synthesized) -> None:
@@ -239,3 +267,14 @@ def test_outputs_publish_role_and_group_arns(synth: Synthesized) -> None:
     descriptions = " ".join(o.get("Description", "") for o in outputs.values())
     assert "Assumed from 222222222222 to register versions of team fraud" in descriptions
     assert "Assumed from 444444444444 to approve versions of team fraud" in descriptions
+
+
+def test_team_pipeline_stack_lives_in_the_team_account_and_names_the_central_key_by_alias(
+    synth: Synthesized,
+) -> None:
+    stack = synth.assembly.pipeline_stacks[0]
+    assert (stack.account, stack.region) == ("222222222222", "eu-west-1")
+    _, statements = role(synth, "mlops-fraud-pipeline")
+    key = next(s for s in statements if s["Sid"] == "UseArtifactKey")
+    assert resources_of(key) == ["arn:aws:kms:eu-west-1:111111111111:key/*"]
+    assert key["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mlops-artifacts"}}
