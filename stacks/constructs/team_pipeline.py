@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as s3_assets
@@ -19,6 +19,7 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from pipelines.team_pipeline import template as t
+from stacks.constructs.access_logs import access_log_bucket
 from stacks.constructs.names import PENDING, pipeline_name, pipeline_role_name
 
 _SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
@@ -68,25 +69,7 @@ class TeamPipeline(Construct):
         )
         artifact_bucket = s3.Bucket.from_bucket_name(self, "ArtifactBucket", artifact_bucket_name)
 
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-            lifecycle_rules=[s3.LifecycleRule(expiration=Duration.days(365))],
-        )
-        NagSuppressions.add_resource_suppressions(
-            self.access_logs,
-            [
-                {
-                    "id": "AwsSolutions-S1",
-                    "reason": "This is the access-log bucket itself; logging it would loop.",
-                }
-            ],
-        )
+        self.access_logs = access_log_bucket(self, "AccessLogs")
         self.data_bucket = s3.Bucket(
             self,
             "DataBucket",
