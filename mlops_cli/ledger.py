@@ -1,8 +1,8 @@
 """Deployment ledger queries (DynamoDB, schema in docs/contracts.md "Deployment ledger").
 
-The key format is duplicated here on purpose (the CLI does not import the deployer Lambda):
-partition `endpoint_id` = `<account>/<region>/<endpoint name>`, sort `at` = UTC ISO-8601 with
-microseconds and `Z`. Keep it in step with docs/contracts.md.
+The key format (partition `endpoint_id` = `<account>/<region>/<endpoint name>`, sort `at` = UTC
+ISO-8601 with microseconds and `Z`) comes from the deployer's own ledger module, so the writer and
+this reader cannot drift apart.
 """
 
 from __future__ import annotations
@@ -12,21 +12,14 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from deployer.ledger import endpoint_id, format_at
+
 from mlops_cli.errors import EXIT_USAGE, CliError, translated
+
+__all__ = ["endpoint_id", "format_at"]
 
 DEFAULT_LEDGER_TABLE = "mlops-deployment-ledger"
 LEDGER_NEEDS = "dynamodb:Query on the ledger table {table} in the registry account"
-
-
-def endpoint_id(account: str, region: str, name: str) -> str:
-    return f"{account}/{region}/{name}"
-
-
-def format_at(moment: datetime) -> str:
-    """The ledger's sort key format: `2026-11-20T10:00:00.000000Z`."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def parse_time(text: str) -> datetime:
