@@ -33,7 +33,7 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import auth, cfn, endpoints, events, iam, registry, s3
+    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3
 
     events.install()
     endpoints.install()
@@ -42,6 +42,8 @@ def install() -> None:
     cfn.install()
     s3.install()
     auth.install()
+    models.install()
+    lambdas.install()
     _installed = True
 
 

@@ -30,7 +30,7 @@ from moto.sagemaker.responses import SageMakerResponse
 from moto.sagemaker.utils import arn_formatter, validate_model_approval_status
 from moto.sts.models import sts_backends
 
-from . import events, policy
+from . import events, organizations, policy
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 _ARN = re.compile(r"^arn:[^:]+:sagemaker:([^:]+):(\d{12}):(model-package-group|model-package)/(.+)$")
@@ -99,7 +99,12 @@ def _authorize_cross_account(
     action = f"sagemaker:{self._get_action()}"
     group = backend.model_package_groups.get(group_name) if group_name else None
     doc = getattr(group, "resource_policy", None)
-    if doc and policy.evaluate([doc], action, resource_arn, caller=(caller_arn, caller_account)) is (
+    context = {
+        "aws:PrincipalAccount": [caller_account],
+        "aws:PrincipalArn": [re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)],
+        **organizations.context_of(caller_account),
+    }
+    if doc and policy.evaluate([doc], action, resource_arn, context, caller=(caller_arn, caller_account)) is (
         policy.Decision.ALLOW
     ):
         return

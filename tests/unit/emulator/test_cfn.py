@@ -44,7 +44,10 @@ def _template() -> dict[str, Any]:
         "Resources": {
             "Key": {
                 "Type": "AWS::KMS::Key",
-                "Properties": {"KeyPolicy": _allow({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "kms:*", "*")},
+                "Properties": {
+                    "KeyPolicy": _allow({"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "kms:*", "*"),
+                    "Tags": [{"Key": "mlops:project", "Value": "model-registry"}],
+                },
             },
             "KeyAlias": {
                 "Type": "AWS::KMS::Alias",
@@ -142,6 +145,29 @@ def _template() -> dict[str, Any]:
                         {"AttributeName": "at", "AttributeType": "S"},
                     ],
                     "BillingMode": "PAY_PER_REQUEST",
+                },
+            },
+            "GlobalLedger": {  # CDK's TableV2
+                "Type": "AWS::DynamoDB::GlobalTable",
+                "DeletionPolicy": "Retain",
+                "Properties": {
+                    "TableName": "mlops-global-ledger",
+                    "KeySchema": [
+                        {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+                        {"AttributeName": "at", "KeyType": "RANGE"},
+                    ],
+                    "AttributeDefinitions": [
+                        {"AttributeName": "endpoint_id", "AttributeType": "S"},
+                        {"AttributeName": "at", "AttributeType": "S"},
+                    ],
+                    "BillingMode": "PAY_PER_REQUEST",
+                    "Replicas": [
+                        {
+                            "Region": REGION,
+                            "DeletionProtectionEnabled": True,
+                            "Tags": [{"Key": "mlops:project", "Value": "model-registry"}],
+                        }
+                    ],
                 },
             },
             "Function": {
