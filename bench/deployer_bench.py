@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import statistics
 import subprocess
@@ -269,6 +270,8 @@ def main() -> int:
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--runs", type=int, default=9, help="cold start runs per side")
     args = parser.parse_args()
+    # the in-process moto server logs every request; the figures are what this prints
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     results = {"cold_start": cold_start(args.runs), "aws_calls": call_counts(), "decision_latency": decision_latency()}
     if args.json:
         print(json.dumps(results, indent=2))
