@@ -88,7 +88,10 @@ def _setup_registry(client: Any) -> str:
     client("sagemaker").create_model_package_group(ModelPackageGroupName=GROUP)
     client("dynamodb").create_table(
         TableName=TABLE,
-        KeySchema=[{"AttributeName": "endpoint_id", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+        KeySchema=[
+            {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+            {"AttributeName": "at", "KeyType": "RANGE"},
+        ],
         AttributeDefinitions=[
             {"AttributeName": "endpoint_id", "AttributeType": "S"},
             {"AttributeName": "at", "AttributeType": "S"},
@@ -102,7 +105,12 @@ def _register_approved(sagemaker: Any) -> str:
     arn = sagemaker.create_model_package(
         ModelPackageGroupName=GROUP,
         InferenceSpecification={
-            "Containers": [{"Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1", "ModelDataUrl": "s3://b/m.tar.gz"}],
+            "Containers": [
+                {
+                    "Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1",
+                    "ModelDataUrl": "s3://b/m.tar.gz",
+                }
+            ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
@@ -179,8 +187,13 @@ def call_counts() -> dict[str, Any]:
     install()
     with mock_aws():
         topic = _setup_registry(lambda service: boto3.client(service, region_name=REGION))
-        env = {"LEDGER_TABLE": TABLE, "TOPIC_ARN": topic, "REGISTRY_ACCOUNT": REGISTRY,
-               "DEPLOYMENTS": json.dumps([_deployment(cross_account=True)]), "AWS_REGION": REGION}
+        env = {
+            "LEDGER_TABLE": TABLE,
+            "TOPIC_ARN": topic,
+            "REGISTRY_ACCOUNT": REGISTRY,
+            "DEPLOYMENTS": json.dumps([_deployment(cross_account=True)]),
+            "AWS_REGION": REGION,
+        }
         os.environ.update(env)
         calls: list[str] = []
         session = boto3.Session(region_name=REGION)
@@ -203,10 +216,19 @@ def call_counts() -> dict[str, Any]:
         aws.reset()
     return {
         "first_approval_cold_sandbox": {"count": len(first), "calls": first},
-        "approval_leading_to_update": {"count": len(update), "calls": update, "budget": 8,
-                                       "within_budget": len(update) <= 8},
-        "duplicate_event": {"count": len(duplicate), "calls": duplicate, "writes": sorted(WRITES & set(duplicate)),
-                            "budget": 3, "within_budget": len(duplicate) <= 3 and not WRITES & set(duplicate)},
+        "approval_leading_to_update": {
+            "count": len(update),
+            "calls": update,
+            "budget": 8,
+            "within_budget": len(update) <= 8,
+        },
+        "duplicate_event": {
+            "count": len(duplicate),
+            "calls": duplicate,
+            "writes": sorted(WRITES & set(duplicate)),
+            "budget": 3,
+            "within_budget": len(duplicate) <= 3 and not WRITES & set(duplicate),
+        },
     }
 
 
@@ -223,16 +245,28 @@ def decision_latency(samples: int = 20) -> dict[str, Any]:
     os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
     os.environ.setdefault("LOG_LEVEL", "WARNING")
     timings: list[float] = []
-    with EmulatorServer(port=0, creating_seconds=0.05, updating_seconds=0.05, rolling_back_seconds=0.05,
-                        tick_interval=0.02) as server:
+    with EmulatorServer(
+        port=0, creating_seconds=0.05, updating_seconds=0.05, rolling_back_seconds=0.05, tick_interval=0.02
+    ) as server:
         os.environ["AWS_ENDPOINT_URL"] = server.url
         try:
-            topic = _setup_registry(lambda service: boto3.client(service, region_name=REGION, endpoint_url=server.url))
-            os.environ.update({"LEDGER_TABLE": TABLE, "TOPIC_ARN": topic, "REGISTRY_ACCOUNT": REGISTRY,
-                               "DEPLOYMENTS": json.dumps([_deployment(cross_account=False)]), "AWS_REGION": REGION})
+            topic = _setup_registry(
+                lambda service: boto3.client(service, region_name=REGION, endpoint_url=server.url)
+            )
+            os.environ.update(
+                {
+                    "LEDGER_TABLE": TABLE,
+                    "TOPIC_ARN": topic,
+                    "REGISTRY_ACCOUNT": REGISTRY,
+                    "DEPLOYMENTS": json.dumps([_deployment(cross_account=False)]),
+                    "AWS_REGION": REGION,
+                }
+            )
             session = boto3.Session(region_name=REGION)
             returned: list[float] = []
-            session.events.register("after-call.sagemaker.UpdateEndpoint", lambda **_: returned.append(time.perf_counter()))
+            session.events.register(
+                "after-call.sagemaker.UpdateEndpoint", lambda **_: returned.append(time.perf_counter())
+            )
             aws._FACTORY = aws.ClientFactory(session=session)
             handler._SERVICE = None
             sagemaker = boto3.client("sagemaker", region_name=REGION, endpoint_url=server.url)
@@ -244,7 +278,9 @@ def decision_latency(samples: int = 20) -> dict[str, Any]:
                     time.sleep(0.01)
                 raise RuntimeError("endpoint did not reach InService")
 
-            handler.handler(_sqs(_approval(_register_approved(sagemaker))), _Context())  # create (and warm up)
+            handler.handler(
+                _sqs(_approval(_register_approved(sagemaker))), _Context()
+            )  # create (and warm up)
             wait_in_service()
             for _ in range(samples):
                 event = _sqs(_approval(_register_approved(sagemaker)))
@@ -261,8 +297,12 @@ def decision_latency(samples: int = 20) -> dict[str, Any]:
             handler._SERVICE = None
             aws.reset()
     ms = sorted(t * 1000 for t in timings)
-    return {"samples": len(ms), "median_ms": round(statistics.median(ms), 1), "min_ms": round(ms[0], 1),
-            "max_ms": round(ms[-1], 1)}
+    return {
+        "samples": len(ms),
+        "median_ms": round(statistics.median(ms), 1),
+        "min_ms": round(ms[0], 1),
+        "max_ms": round(ms[-1], 1),
+    }
 
 
 def main() -> int:
@@ -272,18 +312,26 @@ def main() -> int:
     args = parser.parse_args()
     # the in-process moto server logs every request; the figures are what this prints
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    results = {"cold_start": cold_start(args.runs), "aws_calls": call_counts(), "decision_latency": decision_latency()}
+    results = {
+        "cold_start": cold_start(args.runs),
+        "aws_calls": call_counts(),
+        "decision_latency": decision_latency(),
+    }
     if args.json:
         print(json.dumps(results, indent=2))
         return 0
     cold = results["cold_start"]
-    print(f"cold start: import boto3 {cold['import_boto3_ms']} ms, import deployer.handler "
-          f"{cold['import_handler_ms']} ms, ratio {cold['ratio']} (budget {cold['budget']}, median of {cold['runs']})")
+    print(
+        f"cold start: import boto3 {cold['import_boto3_ms']} ms, import deployer.handler "
+        f"{cold['import_handler_ms']} ms, ratio {cold['ratio']} (budget {cold['budget']}, median of {cold['runs']})"
+    )
     for name, figures in results["aws_calls"].items():
         print(f"aws calls, {name.replace('_', ' ')}: {figures['count']} {figures['calls']}")
     latency = results["decision_latency"]
-    print(f"decision latency (event -> UpdateEndpoint returned, local moto server): median {latency['median_ms']} ms "
-          f"over {latency['samples']} (min {latency['min_ms']}, max {latency['max_ms']})")
+    print(
+        f"decision latency (event -> UpdateEndpoint returned, local moto server): median {latency['median_ms']} ms "
+        f"over {latency['samples']} (min {latency['min_ms']}, max {latency['max_ms']})"
+    )
     return 0
 
 

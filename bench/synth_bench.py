@@ -59,13 +59,18 @@ def measure(runs: int) -> dict[str, Any]:
     baseline = _median(ONE_RESOURCE.format(validation=False), runs)
     cases = {
         "example config": PROJECT.format(load=EXAMPLE, validation=False, nag=True),
-        "example config, CloudFormation validation on": PROJECT.format(load=EXAMPLE, validation=True, nag=True),
+        "example config, CloudFormation validation on": PROJECT.format(
+            load=EXAMPLE, validation=True, nag=True
+        ),
         "300 teams / 900 groups": PROJECT.format(load=SCALE, validation=False, nag=False),
     }
     results: dict[str, Any] = {"one-resource app seconds": round(baseline, 2)}
     for name, code in cases.items():
         seconds = _median(code, 1 if "300" in name else runs)
-        results[name] = {"seconds": round(seconds, 2), "ratio to one-resource app": round(seconds / baseline, 2)}
+        results[name] = {
+            "seconds": round(seconds, 2),
+            "ratio to one-resource app": round(seconds / baseline, 2),
+        }
     return results
 
 

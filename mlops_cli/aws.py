@@ -74,7 +74,9 @@ class Aws:
         import boto3
 
         sts = base.client("sts", region_name=region or base.region_name, config=self._config)
-        with translated(needs=f"permission to sts:AssumeRole on {role_arn} (and a trust policy that admits you)"):
+        with translated(
+            needs=f"permission to sts:AssumeRole on {role_arn} (and a trust policy that admits you)"
+        ):
             creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=_session_name())["Credentials"]
         return boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],

@@ -48,7 +48,9 @@ def _set_approval(ctx: Context, args: argparse.Namespace, status: str) -> Result
     if not args.reason.strip():
         raise CliError("--reason must not be empty", EXIT_USAGE)
     if len(args.reason) > MAX_DESCRIPTION:
-        raise CliError(f"--reason is longer than {MAX_DESCRIPTION} characters (the ApprovalDescription limit)")
+        raise CliError(
+            f"--reason is longer than {MAX_DESCRIPTION} characters (the ApprovalDescription limit)"
+        )
     registry = ctx.registry
     group = registry.group(args.group)
     package = registry.describe(args.group, args.version, group["ModelPackageGroupArn"])
@@ -65,7 +67,9 @@ def _set_approval(ctx: Context, args: argparse.Namespace, status: str) -> Result
         "reason": args.reason,
         "endpoints": followers,
     }
-    text = f"{args.group} v{args.version}: {before} -> {status} ({args.reason})" + _followers_text(followers, APPROVED)
+    text = f"{args.group} v{args.version}: {before} -> {status} ({args.reason})" + _followers_text(
+        followers, APPROVED
+    )
     return Result(data, text)
 
 

@@ -58,10 +58,14 @@ def run_groups(ctx: Context, args: argparse.Namespace) -> Result:
     data = []
     for (group, team), (latest, approved) in zip(selected, newest, strict=True):
         name = group["ModelPackageGroupName"]
-        endpoints = None if followers is None else [
-            {"endpoint": d.endpoint, "endpoint_id": d.endpoint_id, "follows": d.follows}
-            for d in followers.get(name, [])
-        ]
+        endpoints = (
+            None
+            if followers is None
+            else [
+                {"endpoint": d.endpoint, "endpoint_id": d.endpoint_id, "follows": d.follows}
+                for d in followers.get(name, [])
+            ]
+        )
         data.append(
             {
                 "group": name,
@@ -83,7 +87,11 @@ def run_groups(ctx: Context, args: argparse.Namespace) -> Result:
         ]
         for g in data
     ]
-    text = table(["group", "team", "latest", "approved", "endpoints"], rows) if data else "no model package groups"
+    text = (
+        table(["group", "team", "latest", "approved", "endpoints"], rows)
+        if data
+        else "no model package groups"
+    )
     return Result(data, text)
 
 
@@ -197,7 +205,8 @@ def run_show(ctx: Context, args: argparse.Namespace) -> Result:
         "package_status": package.get("ModelPackageStatus"),
         "source_uri": package.get("SourceUri"),
         "containers": [
-            {"image": c.get("Image"), "model_data_url": c.get("ModelDataUrl") or _s3_source(c)} for c in containers
+            {"image": c.get("Image"), "model_data_url": c.get("ModelDataUrl") or _s3_source(c)}
+            for c in containers
         ],
         "metrics_report": uri,
         "metrics": metrics,
@@ -231,7 +240,14 @@ def run_show(ctx: Context, args: argparse.Namespace) -> Result:
         text += "\n\ndeployments: never deployed to a managed endpoint"
     else:
         rows = [
-            [d["endpoint_id"], e.get("at"), e.get("status"), e.get("version"), e.get("serving_version"), e.get("reason")]
+            [
+                d["endpoint_id"],
+                e.get("at"),
+                e.get("status"),
+                e.get("version"),
+                e.get("serving_version"),
+                e.get("reason"),
+            ]
             for d in deployments
             for e in d["entries"]
         ]
@@ -249,7 +265,9 @@ def _s3_source(container: dict[str, Any]) -> str | None:
 # compare ------------------------------------------------------------------------------------------
 def run_compare(ctx: Context, args: argparse.Namespace) -> Result:
     group = ctx.registry.group(args.group)
-    packages = [ctx.registry.describe(args.group, v, group["ModelPackageGroupArn"]) for v in (args.v1, args.v2)]
+    packages = [
+        ctx.registry.describe(args.group, v, group["ModelPackageGroupArn"]) for v in (args.v1, args.v2)
+    ]
     (m1, p1), (m2, p2) = (read_metrics(ctx.s3, statistics_uri(p)) for p in packages)
     names = list(m1) + [n for n in m2 if n not in m1]
     metrics = []
@@ -262,7 +280,10 @@ def run_compare(ctx: Context, args: argparse.Namespace) -> Result:
         "group": args.group,
         "v1": args.v1,
         "v2": args.v2,
-        "status": {str(args.v1): packages[0].get("ModelApprovalStatus"), str(args.v2): packages[1].get("ModelApprovalStatus")},
+        "status": {
+            str(args.v1): packages[0].get("ModelApprovalStatus"),
+            str(args.v2): packages[1].get("ModelApprovalStatus"),
+        },
         "metrics": metrics,
         "problems": [p for p in (p1, p2) if p],
     }

@@ -18,7 +18,9 @@ def endpoint_id_of(ctx: Context, text: str) -> str:
     try:
         deployments = ctx.deployments()
     except CliError as exc:
-        exc.hint = (exc.hint + "; " if exc.hint else "") + "or pass the full id <account>/<region>/<endpoint name>"
+        exc.hint = (
+            exc.hint + "; " if exc.hint else ""
+        ) + "or pass the full id <account>/<region>/<endpoint name>"
         raise
     return resolve_endpoint(deployments, text).endpoint_id
 
@@ -53,7 +55,9 @@ def run_history(ctx: Context, args: argparse.Namespace) -> Result:
     if args.limit is not None:
         entries.reverse()
     if not entries:
-        raise CliError(f"no ledger entries for {eid}", EXIT_NOT_FOUND, hint="check the endpoint name and --region")
+        raise CliError(
+            f"no ledger entries for {eid}", EXIT_NOT_FOUND, hint="check the endpoint name and --region"
+        )
     rows = [
         [
             e.get("at"),

@@ -60,7 +60,8 @@ class RollbackPlan:
             "live_version": self.live,
             "target_version": self.target,
             "actions": [
-                {"version": a.version, "arn": a.arn, "update": a.fields, "summary": a.summary} for a in self.actions
+                {"version": a.version, "arn": a.arn, "update": a.fields, "summary": a.summary}
+                for a in self.actions
             ],
             "other_endpoints": self.other_endpoints,
             "warnings": self.warnings,
@@ -96,7 +97,9 @@ def plan_rollback(
     follows = deployment.follows
     name = deployment.endpoint
     if live not in by_number:
-        raise CliError(f"the live version {live} of {deployment.group} is not in the registry", EXIT_NOT_FOUND)
+        raise CliError(
+            f"the live version {live} of {deployment.group} is not in the registry", EXIT_NOT_FOUND
+        )
     # The deployer follows a stage by name only, so a version leaves the stage by moving to another one.
     out_stage = ROLLED_BACK_STAGE if follows != ROLLED_BACK_STAGE else "RolledBack"
     leave_stage = {
@@ -145,10 +148,15 @@ def plan_rollback(
                 )
             for version in versions:
                 if version.version > to and version.approval == APPROVED:
-                    changes[version.version] = {"ModelApprovalStatus": REJECTED, "ApprovalDescription": reason}
+                    changes[version.version] = {
+                        "ModelApprovalStatus": REJECTED,
+                        "ApprovalDescription": reason,
+                    }
         else:
             if not target.matches(follows):
-                changes[to] = {"ModelLifeCycle": {"Stage": follows, "StageStatus": APPROVED, "StageDescription": reason}}
+                changes[to] = {
+                    "ModelLifeCycle": {"Stage": follows, "StageStatus": APPROVED, "StageDescription": reason}
+                }
             for version in versions:
                 if version.version > to and version.matches(follows):
                     changes[version.version] = {"ModelLifeCycle": leave_stage}
@@ -228,7 +236,10 @@ def describe_plan(plan: RollbackPlan, deployment: Deployment, source: str, endpo
     if plan.other_endpoints:
         lines.append("other endpoints following this group move too:")
         lines.append(
-            table(["endpoint", "from", "to"], [[o["endpoint_id"], o["from"], o["to"]] for o in plan.other_endpoints])
+            table(
+                ["endpoint", "from", "to"],
+                [[o["endpoint_id"], o["from"], o["to"]] for o in plan.other_endpoints],
+            )
         )
     lines += [f"warning: {w}" for w in plan.warnings]
     return "\n".join(lines)
@@ -285,5 +296,8 @@ def run_rollback(ctx: Context, args: argparse.Namespace) -> Result:
             raise
         applied.append(action.version)
     data["applied"] = applied
-    return Result(data, text + f"\ndone: {len(applied)} registry change(s) applied; follow with `mlops status "
-                  f"{deployment.endpoint}`")
+    return Result(
+        data,
+        text + f"\ndone: {len(applied)} registry change(s) applied; follow with `mlops status "
+        f"{deployment.endpoint}`",
+    )

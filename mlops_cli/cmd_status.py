@@ -72,14 +72,18 @@ def assess(
     return Assessment(f"desired v{desired} != live v{live}; no progress for {minutes}", True)
 
 
-def _endpoint_report(ctx: Context, deployment: Deployment, stuck_after: timedelta, now: datetime) -> dict[str, Any]:
+def _endpoint_report(
+    ctx: Context, deployment: Deployment, stuck_after: timedelta, now: datetime
+) -> dict[str, Any]:
     state: EndpointState = read_endpoint(ctx.aws, deployment)
     desired: Version | None = ctx.registry.newest_matching(deployment.group, deployment.follows)
     last = ctx.ledger.latest(deployment.endpoint_id)
     live, live_source = state.version, "endpoint"
     if live is None:
-        serving = last if last and last.get("serving_version") is not None else ctx.ledger.latest_serving(
-            deployment.endpoint_id
+        serving = (
+            last
+            if last and last.get("serving_version") is not None
+            else ctx.ledger.latest_serving(deployment.endpoint_id)
         )
         live = int(serving["serving_version"]) if serving else None
         live_source = "ledger" if serving else "unknown"

@@ -109,14 +109,18 @@ def load_deployments(lambda_client: Any, function_name: str) -> list[Deployment]
             config = lambda_client.get_function_configuration(FunctionName=function_name)
     except CliError as exc:
         if exc.exit_code == EXIT_NOT_FOUND:
-            exc.hint = "deploy the registry stack, or pass --deployer-function / --region for another deployer"
+            exc.hint = (
+                "deploy the registry stack, or pass --deployer-function / --region for another deployer"
+            )
         raise
     variables = (config.get("Environment") or {}).get("Variables") or {}
     if variables.get("DEPLOYMENTS"):
         return parse_deployments(variables["DEPLOYMENTS"], source=f"{function_name} DEPLOYMENTS")
     file_name = variables.get("DEPLOYMENTS_FILE")
     if not file_name:
-        raise CliError(f"deployer function {function_name} sets neither DEPLOYMENTS nor DEPLOYMENTS_FILE", EXIT_AWS_ERROR)
+        raise CliError(
+            f"deployer function {function_name} sets neither DEPLOYMENTS nor DEPLOYMENTS_FILE", EXIT_AWS_ERROR
+        )
     return parse_deployments(
         _read_from_code(lambda_client, function_name, file_name), source=f"{function_name} {file_name}"
     )
@@ -130,19 +134,27 @@ def _read_from_code(lambda_client: Any, function_name: str, file_name: str) -> s
     fallback = "pass --deployments-file PATH (the deployments.json of the deployer's asset under cdk.out)"
     member = posixpath.normpath(file_name)
     if member.startswith(("/", "..")):
-        raise CliError(f"DEPLOYMENTS_FILE={file_name!r} is not inside the code package", EXIT_AWS_ERROR, hint=fallback)
-    with translated(needs=f"lambda:GetFunction on function {function_name} (DEPLOYMENTS_FILE is in its code)"):
+        raise CliError(
+            f"DEPLOYMENTS_FILE={file_name!r} is not inside the code package", EXIT_AWS_ERROR, hint=fallback
+        )
+    with translated(
+        needs=f"lambda:GetFunction on function {function_name} (DEPLOYMENTS_FILE is in its code)"
+    ):
         location = lambda_client.get_function(FunctionName=function_name)["Code"]["Location"]
     try:
         package = download(location)
     except OSError as exc:
-        raise CliError(f"cannot download the code package of {function_name}: {exc}", EXIT_UNREACHABLE, hint=fallback) from exc
+        raise CliError(
+            f"cannot download the code package of {function_name}: {exc}", EXIT_UNREACHABLE, hint=fallback
+        ) from exc
     try:
         with zipfile.ZipFile(io.BytesIO(package)) as archive:
             return archive.read(member).decode("utf-8")
     except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
         raise CliError(
-            f"cannot read {file_name} from the code package of {function_name}: {exc}", EXIT_AWS_ERROR, hint=fallback
+            f"cannot read {file_name} from the code package of {function_name}: {exc}",
+            EXIT_AWS_ERROR,
+            hint=fallback,
         ) from exc
 
 
@@ -166,10 +178,18 @@ def resolve_endpoint(deployments: list[Deployment], text: str) -> Deployment:
         return matches[0]
     if len(matches) > 1:
         ids = ", ".join(d.endpoint_id for d in matches)
-        raise CliError(f"endpoint name {text!r} is ambiguous", EXIT_USAGE, hint=f"use one of the full ids: {ids}")
+        raise CliError(
+            f"endpoint name {text!r} is ambiguous", EXIT_USAGE, hint=f"use one of the full ids: {ids}"
+        )
     names = [d.endpoint for d in deployments] + [d.endpoint_id for d in deployments]
     close = difflib.get_close_matches(text, names, n=3, cutoff=0.5)
-    hint = f"did you mean: {', '.join(close)}?" if close else (
-        "managed endpoints: " + ", ".join(sorted(d.endpoint for d in deployments)) if deployments else None
+    hint = (
+        f"did you mean: {', '.join(close)}?"
+        if close
+        else (
+            "managed endpoints: " + ", ".join(sorted(d.endpoint for d in deployments))
+            if deployments
+            else None
+        )
     )
     raise CliError(f"endpoint {text!r} is not managed by the deployer", EXIT_NOT_FOUND, hint=hint)

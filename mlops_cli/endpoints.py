@@ -91,7 +91,9 @@ def read_endpoint(aws: Aws, deployment: Deployment) -> EndpointState:
             last_modified=endpoint.get("LastModifiedTime"),
         )
     except CliError as exc:  # AssumeRole of the deploy-access role was refused
-        return EndpointState(status=NO_ACCESS, problem=f"cannot assume {deployment.deploy_role_arn}: {exc.message}")
+        return EndpointState(
+            status=NO_ACCESS, problem=f"cannot assume {deployment.deploy_role_arn}: {exc.message}"
+        )
     except ClientError as exc:
         if is_denied(exc):
             return EndpointState(status=NO_ACCESS, problem=str(exc))

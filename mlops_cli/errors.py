@@ -25,8 +25,20 @@ _DENIED_CODES = {
     "AuthorizationError",
     "403",  # moto's IAM enforcement answers SageMaker calls with a bare XML 403
 }
-_INVALID_CREDENTIALS_CODES = {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredToken", "ExpiredTokenException"}
-_NOT_FOUND_CODES = {"ResourceNotFoundException", "ResourceNotFound", "NoSuchKey", "NoSuchBucket", "NotFound", "404"}
+_INVALID_CREDENTIALS_CODES = {
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+}
+_NOT_FOUND_CODES = {
+    "ResourceNotFoundException",
+    "ResourceNotFound",
+    "NoSuchKey",
+    "NoSuchBucket",
+    "NotFound",
+    "404",
+}
 _NOT_FOUND_PHRASES = ("does not exist", "not found", "could not find", "cannot find")
 
 

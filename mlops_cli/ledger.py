@@ -69,7 +69,9 @@ class Ledger:
     def _guard(self) -> Any:
         return translated(needs=self.needs, what=f"ledger table {self.table!r}")
 
-    def _timeline(self, endpoint: str, *, newest_first: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    def _timeline(
+        self, endpoint: str, *, newest_first: bool = False, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         """Every entry of one endpoint (all pages), oldest first unless `newest_first`."""
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {
@@ -135,7 +137,9 @@ class Ledger:
             items.extend(_item(raw) for raw in page.get("Items", []))
         return items
 
-    def timeline(self, endpoint: str, *, newest_first: bool = False, limit: int | None = None) -> list[dict[str, Any]]:
+    def timeline(
+        self, endpoint: str, *, newest_first: bool = False, limit: int | None = None
+    ) -> list[dict[str, Any]]:
         with self._guard():
             return self._timeline(endpoint, newest_first=newest_first, limit=limit)
 

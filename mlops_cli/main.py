@@ -104,16 +104,30 @@ def build_parser() -> argparse.ArgumentParser:
         sub.set_defaults(run=run)
         return sub
 
-    sub = add("groups", "list model package groups: team, latest and approved version, endpoints", _lazy("catalog", "run_groups"))
+    sub = add(
+        "groups",
+        "list model package groups: team, latest and approved version, endpoints",
+        _lazy("catalog", "run_groups"),
+    )
     sub.add_argument("--team", help="only groups tagged mlops:team=TEAM")
     sub.add_argument("--search", help="case-insensitive text in the name, description or team")
 
-    sub = add("versions", "list the versions of a group with status, stage and key metrics", _lazy("catalog", "run_versions"))
+    sub = add(
+        "versions",
+        "list the versions of a group with status, stage and key metrics",
+        _lazy("catalog", "run_versions"),
+    )
     sub.add_argument("group")
     sub.add_argument("--status", type=_status, help="Approved, Rejected or PendingManualApproval")
-    sub.add_argument("--no-metrics", action="store_true", help="list only (no DescribeModelPackage or S3 read per version: no metrics, no created-by)")
+    sub.add_argument(
+        "--no-metrics",
+        action="store_true",
+        help="list only (no DescribeModelPackage or S3 read per version: no metrics, no created-by)",
+    )
 
-    sub = add("show", "full detail of one version, including where it was deployed", _lazy("catalog", "run_show"))
+    sub = add(
+        "show", "full detail of one version, including where it was deployed", _lazy("catalog", "run_show")
+    )
     sub.add_argument("group")
     sub.add_argument("version", type=_version)
 
@@ -123,7 +137,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("v2", type=_version)
 
     for name, verb in (("approve", "run_approve"), ("reject", "run_reject")):
-        sub = add(name, f"{name} a version (the reason is stored as the approval description)", _lazy("approval", verb))
+        sub = add(
+            name,
+            f"{name} a version (the reason is stored as the approval description)",
+            _lazy("approval", verb),
+        )
         sub.add_argument("group")
         sub.add_argument("version", type=_version)
         sub.add_argument("--reason", required=True, help="why (stored as ApprovalDescription)")
@@ -135,22 +153,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--stage-status", default="Approved", help="stage status (default: Approved)")
     sub.add_argument("--reason", help="stored as the stage description")
 
-    sub = add("rollback", "roll an endpoint back through the registry (prints what the deployer will do)",
-              _lazy("rollback", "run_rollback"))
+    sub = add(
+        "rollback",
+        "roll an endpoint back through the registry (prints what the deployer will do)",
+        _lazy("rollback", "run_rollback"),
+    )
     sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
     sub.add_argument("--to", type=_version, metavar="VERSION", help="an older version to go back to")
     sub.add_argument("--reason", required=True, help="why (stored in the registry on every changed version)")
     sub.add_argument("--yes", "-y", action="store_true", help="do not ask for confirmation")
     sub.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
-    sub = add("status", "live vs desired version of managed endpoints; flags stuck ones (exit 5)",
-              _lazy("status", "run_status"))
+    sub = add(
+        "status",
+        "live vs desired version of managed endpoints; flags stuck ones (exit 5)",
+        _lazy("status", "run_status"),
+    )
     sub.add_argument("endpoint", nargs="?", help="endpoint name or <account>/<region>/<name> (default: all)")
-    sub.add_argument("--stuck-minutes", type=int, default=30,
-                     help="no ledger progress for this long while live != desired means stuck (default: 30)")
+    sub.add_argument(
+        "--stuck-minutes",
+        type=int,
+        default=30,
+        help="no ledger progress for this long while live != desired means stuck (default: 30)",
+    )
 
-    sub = add("history", "deployment timeline of an endpoint, or the version it served at a time",
-              _lazy("history", "run_history"))
+    sub = add(
+        "history",
+        "deployment timeline of an endpoint, or the version it served at a time",
+        _lazy("history", "run_history"),
+    )
     sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
     sub.add_argument("--at", metavar="TIME", help="ISO-8601 time, e.g. 2026-11-20T10:00:00Z (naive = UTC)")
     sub.add_argument("--limit", type=int, help="only the newest N entries")
@@ -158,7 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     local = commands.add_parser("local", help="the local AWS emulator")
     local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", parser_class=_Parser)
     local_commands.required = True
-    sub = local_commands.add_parser("up", help="start the local emulator", description="start the local emulator")
+    sub = local_commands.add_parser(
+        "up", help="start the local emulator", description="start the local emulator"
+    )
     _common(sub, top=False)
     sub.set_defaults(run=_lazy("local", "run_local_up"))
     sub.add_argument("--config", help="config file (default: the emulator's)")
@@ -220,11 +253,15 @@ def _run(ctx: Any, args: argparse.Namespace) -> Any:
     except (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError) as exc:
         raise unreachable(exc) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
-        raise CliError(f"no AWS credentials: {exc}", EXIT_DENIED, hint="use --profile, or set AWS credentials") from exc
+        raise CliError(
+            f"no AWS credentials: {exc}", EXIT_DENIED, hint="use --profile, or set AWS credentials"
+        ) from exc
     except ProfileNotFound as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
     except NoRegionError as exc:
-        raise CliError("no AWS region configured", EXIT_USAGE, hint="pass --region or set AWS_REGION") from exc
+        raise CliError(
+            "no AWS region configured", EXIT_USAGE, hint="pass --region or set AWS_REGION"
+        ) from exc
     except CliError:
         raise
     except Exception as exc:  # botocore errors not listed above

@@ -30,7 +30,10 @@ def flatten_report(report: Any) -> dict[str, float]:
     counts: dict[str, int] = {}
     for _, name, _ in found:
         counts[name] = counts.get(name, 0) + 1
-    return {(f"{section}.{name}" if counts[name] > 1 and section else name): value for section, name, value in found}
+    return {
+        (f"{section}.{name}" if counts[name] > 1 and section else name): value
+        for section, name, value in found
+    }
 
 
 def _number(value: Any) -> float | None:

@@ -29,7 +29,9 @@ def approver_role(team: str | None) -> str:
 
 
 def reader_needs() -> str:
-    return "sagemaker:List*/Describe* on the model package groups (e.g. your team's publisher or approver role)"
+    return (
+        "sagemaker:List*/Describe* on the model package groups (e.g. your team's publisher or approver role)"
+    )
 
 
 def matches_follows(
@@ -189,7 +191,9 @@ class Registry:
                 if not is_not_found(exc):
                     raise
         newest = self.newest(group)
-        hint = f"the newest version of {group} is {newest.version}" if newest else f"{group} has no versions yet"
+        hint = (
+            f"the newest version of {group} is {newest.version}" if newest else f"{group} has no versions yet"
+        )
         raise CliError(f"version {version} of {group!r} does not exist", EXIT_NOT_FOUND, hint=hint)
 
     # updates ----------------------------------------------------------------------------------
@@ -200,7 +204,9 @@ class Registry:
     def set_approval(self, arn: str, status: str, reason: str, *, needs: str) -> None:
         self.update(arn, needs=needs, ModelApprovalStatus=status, ApprovalDescription=reason)
 
-    def set_stage(self, arn: str, stage: str, stage_status: str, description: str | None, *, needs: str) -> None:
+    def set_stage(
+        self, arn: str, stage: str, stage_status: str, description: str | None, *, needs: str
+    ) -> None:
         life = {"Stage": stage, "StageStatus": stage_status}
         if description:
             life["StageDescription"] = description

@@ -79,7 +79,9 @@ def pick_desired(packages: Iterable[Package], follows: str) -> Package | None:
     return None
 
 
-def matching_since(packages: Iterable[Package], follows: str, floor: int | None, cap: int = 50) -> list[Package]:
+def matching_since(
+    packages: Iterable[Package], follows: str, floor: int | None, cap: int = 50
+) -> list[Package]:
     """Matching versions, newest first, down to the one the endpoint serves (``floor``).
 
     The first item is the desired version; the others are approved (or staged) versions that were
@@ -179,11 +181,15 @@ def decide(
     if endpoint.exists and endpoint.variant_count > 1:
         return done(
             "endpoint has several production variants",
-            d.record(FAILED, desired, reason="multi-variant endpoints are not supported by blue/green updates"),
+            d.record(
+                FAILED, desired, reason="multi-variant endpoints are not supported by blue/green updates"
+            ),
         )
     if desired is None:
         if not endpoint.exists:
-            return done(f"no version of {deployment.group} matches follows={deployment.follows!r}; nothing to create")
+            return done(
+                f"no version of {deployment.group} matches follows={deployment.follows!r}; nothing to create"
+            )
         return done(
             "no matching version",
             d.record(
@@ -196,7 +202,11 @@ def decide(
 
     desired_token = names.token_of(desired.version, desired.arn)
     if endpoint.exists and endpoint.status == "InService" and d.current == desired_token:
-        if state is None or state.serving_package_arn != desired.arn or state.status in (IN_PROGRESS, SKIPPED):
+        if (
+            state is None
+            or state.serving_package_arn != desired.arn
+            or state.status in (IN_PROGRESS, SKIPPED)
+        ):
             live = d.record(LIVE, desired, reason=f"endpoint serves version {desired.version}")
             return Decision(
                 reason="endpoint already serves the desired version; ledger brought up to date",
@@ -220,7 +230,9 @@ def decide(
     if d.inference_spec_missing():
         return done(
             "package has no inference specification",
-            d.record(FAILED, desired, reason=f"{desired.arn} has no InferenceSpecification; it cannot be deployed"),
+            d.record(
+                FAILED, desired, reason=f"{desired.arn} has no InferenceSpecification; it cannot be deployed"
+            ),
         )
     if endpoint.exists and endpoint.status == "Failed":
         return done(
@@ -299,10 +311,16 @@ class _Context:
             return None, None
         version = self.current.version
         for item in self.recent:
-            for arn, ver in ((item.serving_package_arn, item.serving_version), (item.model_package_arn, item.version)):
+            for arn, ver in (
+                (item.serving_package_arn, item.serving_version),
+                (item.model_package_arn, item.version),
+            ):
                 if arn and ver == version and names.package_token(arn) == self.current.package_token:
                     return arn, version
-        if self.desired is not None and names.token_of(self.desired.version, self.desired.arn) == self.current:
+        if (
+            self.desired is not None
+            and names.token_of(self.desired.version, self.desired.arn) == self.current
+        ):
             return self.desired.arn, version
         return self.deployment.package_arn(version), version
 
@@ -436,7 +454,9 @@ class _Context:
         deployment, endpoint = self.deployment, self.endpoint
         variant = (endpoint.variant_name if endpoint.exists else None) or DEFAULT_VARIANT
         count = (endpoint.instance_count if endpoint.exists else None) or deployment.instance_count
-        model = names.model_name(deployment.endpoint, desired.version, desired.arn, deployment.execution_role_arn)
+        model = names.model_name(
+            deployment.endpoint, desired.version, desired.arn, deployment.execution_role_arn
+        )
         config = names.config_name(
             deployment.endpoint,
             desired.version,
@@ -455,7 +475,9 @@ class _Context:
             instance_type=deployment.instance_type,
             instance_count=count,
             execution_role_arn=deployment.execution_role_arn,
-            deployment_config=deployment_config(deployment.rollout, deployment.alarms) if endpoint.exists else None,
+            deployment_config=deployment_config(deployment.rollout, deployment.alarms)
+            if endpoint.exists
+            else None,
         )
 
 

@@ -67,7 +67,11 @@ def parse_sqs_event(event: Any) -> list[Message]:
         raise MalformedEvent("not an SQS event: no 'Records' list")
     messages = []
     for index, record in enumerate(records):
-        message_id = str(record.get("messageId") or f"record-{index}") if isinstance(record, dict) else f"record-{index}"
+        message_id = (
+            str(record.get("messageId") or f"record-{index}")
+            if isinstance(record, dict)
+            else f"record-{index}"
+        )
         try:
             if not isinstance(record, dict) or not isinstance(record.get("body"), str):
                 raise MalformedEvent("SQS record without a string 'body'")
@@ -105,7 +109,9 @@ def parse_event(event: Any) -> Trigger:
 def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]) -> ModelPackageChange:
     arn = detail.get("ModelPackageArn")
     if not isinstance(arn, str) or ":model-package/" not in arn:
-        raise MalformedEvent(f"model package event {event_id!r}: detail.ModelPackageArn missing or not an ARN")
+        raise MalformedEvent(
+            f"model package event {event_id!r}: detail.ModelPackageArn missing or not an ARN"
+        )
     group = detail.get("ModelPackageGroupName")
     if not isinstance(group, str) or not group:
         # Versioned packages carry the group in their ARN: .../model-package/<group>/<version>
@@ -141,7 +147,9 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
     )
 
 
-def _endpoint_change(event_id: str, time: datetime | None, event: dict[str, Any], detail: dict[str, Any]) -> EndpointChange:
+def _endpoint_change(
+    event_id: str, time: datetime | None, event: dict[str, Any], detail: dict[str, Any]
+) -> EndpointChange:
     name = detail.get("EndpointName")
     if not isinstance(name, str) or not name:
         raise MalformedEvent(f"endpoint event {event_id!r}: detail.EndpointName missing")

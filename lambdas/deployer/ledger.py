@@ -75,7 +75,7 @@ def _attr(value: Any) -> dict[str, Any]:
 
 
 def _value(attr: dict[str, Any]) -> Any:
-    (kind, value), = attr.items()
+    ((kind, value),) = attr.items()
     if kind == "S":
         return value
     if kind == "N":
@@ -115,7 +115,9 @@ def served_at(client: Any, table: str, endpoint: str, at: datetime | str) -> Led
     return from_item(items[0]) if items else None
 
 
-def history(client: Any, table: str, endpoint: str, *, newest_first: bool = True, limit: int | None = None) -> Iterator[LedgerEntry]:
+def history(
+    client: Any, table: str, endpoint: str, *, newest_first: bool = True, limit: int | None = None
+) -> Iterator[LedgerEntry]:
     """Every ledger item of ``endpoint`` in time order (paginated Query)."""
     kwargs: dict[str, Any] = {
         "TableName": table,

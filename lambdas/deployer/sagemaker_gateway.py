@@ -83,7 +83,9 @@ def _already_exists(exc: ClientError) -> bool:
 def _not_found(exc: ClientError) -> bool:
     error = exc.response.get("Error", {})
     message = str(error.get("Message", "")).lower()
-    return error.get("Code") == "ResourceNotFound" or "could not find" in message or "does not exist" in message
+    return (
+        error.get("Code") == "ResourceNotFound" or "could not find" in message or "does not exist" in message
+    )
 
 
 def endpoint_view(response: dict[str, Any]) -> EndpointView:
@@ -222,7 +224,9 @@ class SageMakerGateway:
         base = names.endpoint_base(deployment.endpoint)
         deleted: list[str] = []
         try:
-            configs = self._list(client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base)
+            configs = self._list(
+                client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base
+            )
             models = self._list(client, "list_models", "Models", "ModelName", base)
         except (TransientError, PermanentError) as exc:
             log.warning("cleanup skipped", extra={"endpoint": deployment.endpoint, "reason": exc.reason})

@@ -44,7 +44,9 @@ class DeployerService:
         failed: list[str] = []
         for message in messages:
             if remaining_ms is not None and remaining_ms() < SAFETY_MARGIN_MS:
-                log.warning("out of time; message left for redelivery", extra={"message_id": message.message_id})
+                log.warning(
+                    "out of time; message left for redelivery", extra={"message_id": message.message_id}
+                )
                 failed.append(message.message_id)
                 continue
             try:
@@ -60,7 +62,10 @@ class DeployerService:
     def handle_message(self, message: Message) -> None:
         if message.error is not None or message.trigger is None:
             error = message.error or MalformedEvent("empty message")
-            log.error("malformed event acknowledged", extra={"message_id": message.message_id, "reason": error.reason})
+            log.error(
+                "malformed event acknowledged",
+                extra={"message_id": message.message_id, "reason": error.reason},
+            )
             self.notifier.problem("malformed deployer event", error.reason, message_id=message.message_id)
             return
         self.handle_trigger(message.trigger)
@@ -71,7 +76,10 @@ class DeployerService:
         for entry in invalid:
             self.record_invalid(entry, trigger)
         if problem is not None:
-            log.warning("event for nothing this deployer manages", extra={"reason": problem, "event_id": trigger.event_id})
+            log.warning(
+                "event for nothing this deployer manages",
+                extra={"reason": problem, "event_id": trigger.event_id},
+            )
             self.notifier.problem("event for an unmanaged resource", problem, event_id=trigger.event_id)
         errors: list[Exception] = []
         decisions = []
@@ -84,7 +92,9 @@ class DeployerService:
             raise errors[0]
         return decisions
 
-    def route(self, trigger: Trigger) -> tuple[tuple[Deployment, ...], tuple[InvalidDeployment, ...], str | None]:
+    def route(
+        self, trigger: Trigger
+    ) -> tuple[tuple[Deployment, ...], tuple[InvalidDeployment, ...], str | None]:
         settings = self.settings
         if isinstance(trigger, Sweep):
             return settings.deployments, tuple(i for i in settings.invalid if i.endpoint_id), None
@@ -141,7 +151,10 @@ class DeployerService:
             self.gateway.deploy(deployment, decision.deploy)
         except EndpointBusy as exc:
             # Another invocation got there first; the endpoint's state change brings us back.
-            log.info("endpoint busy; will look again", extra={"endpoint_id": deployment.endpoint_id, "reason": exc.reason})
+            log.info(
+                "endpoint busy; will look again",
+                extra={"endpoint_id": deployment.endpoint_id, "reason": exc.reason},
+            )
             return
         except PermanentError as exc:
             self._write(controller.failed_start(decision, exc.reason))
@@ -152,7 +165,12 @@ class DeployerService:
         stored = self._ledger_call(self.ledger.append, entry)
         log.info(
             "ledger",
-            extra={"endpoint_id": stored.endpoint_id, "status": stored.status, "version": stored.version, "reason": stored.reason},
+            extra={
+                "endpoint_id": stored.endpoint_id,
+                "status": stored.status,
+                "version": stored.version,
+                "reason": stored.reason,
+            },
         )
         self.notifier.transition(stored)
         return stored
@@ -164,12 +182,16 @@ class DeployerService:
             translated = translate(exc, "ledger")
             # The ledger is where permanent problems are recorded: if it refuses, nothing can be
             # recorded, so the message goes back to SQS (and finally the DLQ with its alarm).
-            raise (TransientError(translated.reason) if isinstance(translated, PermanentError) else translated) from exc
+            raise (
+                TransientError(translated.reason) if isinstance(translated, PermanentError) else translated
+            ) from exc
 
     def _record_read_failure(
         self, deployment: Deployment, recent: list[LedgerEntry], reason: str, trigger: Trigger | None
     ) -> None:
-        log.error("cannot read SageMaker state", extra={"endpoint_id": deployment.endpoint_id, "reason": reason})
+        log.error(
+            "cannot read SageMaker state", extra={"endpoint_id": deployment.endpoint_id, "reason": reason}
+        )
         entry = LedgerEntry(
             status=FAILED,
             endpoint=deployment.endpoint,
@@ -210,4 +232,3 @@ class DeployerService:
             event_id=trigger.event_id,
         )
         self._write(replace(entry, endpoint_id=key))
-

@@ -27,7 +27,9 @@ EXECUTION_MARGIN_SECONDS = 3600
 MAX_ALARMS = 10
 
 _ENDPOINT_NAME = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
-_GROUP_ARN = re.compile(r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/[a-zA-Z0-9-]{1,63}$")
+_GROUP_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package-group/[a-zA-Z0-9-]{1,63}$"
+)
 _ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
 _ACCOUNT = re.compile(r"^\d{12}$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
@@ -54,7 +56,10 @@ class Rollout:
 
     @property
     def max_execution_seconds(self) -> int:
-        return max(MIN_EXECUTION_TIMEOUT, min(MAX_EXECUTION_TIMEOUT, self.total_wait_seconds + EXECUTION_MARGIN_SECONDS))
+        return max(
+            MIN_EXECUTION_TIMEOUT,
+            min(MAX_EXECUTION_TIMEOUT, self.total_wait_seconds + EXECUTION_MARGIN_SECONDS),
+        )
 
     def as_dict(self) -> dict[str, Any]:
         if self.strategy == "all_at_once":
@@ -177,7 +182,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         try:
             deployment = parse_deployment(item, where=f"DEPLOYMENTS[{index}]")
             if deployment.endpoint_id in seen:
-                raise ValueError(f"DEPLOYMENTS[{index}].endpoint: {deployment.endpoint_id!r} is configured twice")
+                raise ValueError(
+                    f"DEPLOYMENTS[{index}].endpoint: {deployment.endpoint_id!r} is configured twice"
+                )
             seen.add(deployment.endpoint_id)
             valid.append(deployment)
         except ValueError as exc:
@@ -254,7 +261,9 @@ def parse_rollout(raw: Any, *, where: str = "rollout") -> Rollout:
         extra = sorted(k for k in ("step_percent", "wait_seconds") if k in raw)
         if extra:
             raise ValueError(f"{where}: {', '.join(extra)} not allowed for strategy 'all_at_once'")
-        bake = _Fields(raw, where).integer("bake_seconds", 0, MAX_WAIT_SECONDS) if "bake_seconds" in raw else 0
+        bake = (
+            _Fields(raw, where).integer("bake_seconds", 0, MAX_WAIT_SECONDS) if "bake_seconds" in raw else 0
+        )
         return Rollout(strategy="all_at_once", bake_seconds=bake)
     f = _Fields(raw, where)
     low, high = (1, 50) if strategy == "canary" else (10, 50)

@@ -25,7 +25,13 @@ from tests.unit.cli.world import REGION, World
 
 @pytest.fixture(autouse=True)
 def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN", "MLOPS_DEPLOYMENTS_FILE", "MOTO_ACCOUNT_ID"):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_ENDPOINT_URL",
+        "AWS_ROLE_ARN",
+        "MLOPS_DEPLOYMENTS_FILE",
+        "MOTO_ACCOUNT_ID",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

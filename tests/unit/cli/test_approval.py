@@ -92,7 +92,9 @@ def _restricted_user(world: World, actions: list[str]) -> dict[str, str]:
 def test_access_denied_names_the_approver_role(world: World, cli, monkeypatch, command) -> None:
     """moto's IAM enforcement denies UpdateModelPackage to a user that may only read."""
     _seed(world)
-    creds = _restricted_user(world, ["sagemaker:Describe*", "sagemaker:List*", "lambda:GetFunctionConfiguration"])
+    creds = _restricted_user(
+        world, ["sagemaker:Describe*", "sagemaker:List*", "lambda:GetFunctionConfiguration"]
+    )
     for name, value in creds.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN")
@@ -102,7 +104,10 @@ def test_access_denied_names_the_approver_role(world: World, cli, monkeypatch, c
     assert run.code == 3, run.err
     assert "permission denied for UpdateModelPackage" in run.err
     assert "mlops-risk-approver" in run.err
-    assert world.package(world.package_arn("fraud-detector", 2))["ModelApprovalStatus"] == "PendingManualApproval"
+    assert (
+        world.package(world.package_arn("fraud-detector", 2))["ModelApprovalStatus"]
+        == "PendingManualApproval"
+    )
 
 
 def test_reason_longer_than_the_api_limit(world: World, cli) -> None:

@@ -9,8 +9,12 @@ def _seed(world: World) -> None:
     world.group("fraud-detector", team="risk", description="card fraud")
     world.group("churn", team="growth")
     world.group("untagged", team=None)
-    world.version("fraud-detector", "Approved", metrics={"binary_classification_metrics": {"auc": {"value": 0.91}}})
-    world.version("fraud-detector", "Approved", metrics={"binary_classification_metrics": {"auc": {"value": 0.93}}})
+    world.version(
+        "fraud-detector", "Approved", metrics={"binary_classification_metrics": {"auc": {"value": 0.91}}}
+    )
+    world.version(
+        "fraud-detector", "Approved", metrics={"binary_classification_metrics": {"auc": {"value": 0.93}}}
+    )
     world.version("fraud-detector", "PendingManualApproval")
     world.version("churn", "Rejected")
     world.deployment("fraud-prod", "fraud-detector", account=SERVING_ACCOUNT)
@@ -26,7 +30,10 @@ def test_groups_lists_team_latest_approved_and_followers(world: World, cli) -> N
     assert set(by_name) == {"fraud-detector", "churn", "untagged"}
     fraud = by_name["fraud-detector"]
     assert (fraud["team"], fraud["latest_version"], fraud["latest_approved_version"]) == ("risk", 3, 2)
-    assert [(e["endpoint"], e["follows"]) for e in fraud["endpoints"]] == [("fraud-prod", "Approved"), ("fraud-staging", "Staging")]
+    assert [(e["endpoint"], e["follows"]) for e in fraud["endpoints"]] == [
+        ("fraud-prod", "Approved"),
+        ("fraud-staging", "Staging"),
+    ]
     assert fraud["endpoints"][0]["endpoint_id"] == f"{SERVING_ACCOUNT}/eu-west-1/fraud-prod"
     assert (by_name["churn"]["latest_version"], by_name["churn"]["latest_approved_version"]) == (1, None)
     assert by_name["untagged"]["team"] is None and by_name["untagged"]["latest_version"] is None
@@ -118,15 +125,24 @@ def test_show_full_detail_with_deployments(world: World, cli) -> None:
     arn2 = world.package_arn("fraud-detector", 2)
     eid = f"{SERVING_ACCOUNT}/eu-west-1/fraud-prod"
     world.entry(eid, "2026-11-20T10:00:00.000000Z", "requested", model_package_arn=arn2, version=2)
-    world.entry(eid, "2026-11-20T10:05:00.000000Z", "live", model_package_arn=arn2, version=2,
-                serving_package_arn=arn2, serving_version=2)
+    world.entry(
+        eid,
+        "2026-11-20T10:05:00.000000Z",
+        "live",
+        model_package_arn=arn2,
+        version=2,
+        serving_package_arn=arn2,
+        serving_version=2,
+    )
     run = cli("show", "fraud-detector", "2", "--json")
     assert run.code == 0, run.err
     data = run.json()
     assert data["status"] == "Approved" and data["team"] == "risk"
     assert data["metrics"] == {"auc": 0.93}
     assert data["containers"][0]["model_data_url"] == "s3://artifacts/model.tar.gz"
-    assert data["deployments"] == [{"endpoint_id": eid, "live": True, "entries": data["deployments"][0]["entries"]}]
+    assert data["deployments"] == [
+        {"endpoint_id": eid, "live": True, "entries": data["deployments"][0]["entries"]}
+    ]
     assert [e["status"] for e in data["deployments"][0]["entries"]] == ["requested", "live"]
     text = cli("show", "fraud-detector", "2").out
     assert "live on: " + eid in text and "auc" in text
@@ -165,5 +181,3 @@ def test_compare_side_by_side_with_difference(world: World, cli) -> None:
     text = cli("compare", "reg", "1", "2").out
     assert text.splitlines()[0].split() == ["METRIC", "V1", "V2", "DELTA", "CHANGE"]
     assert "-25.0%" in text
-
-

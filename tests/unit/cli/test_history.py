@@ -12,12 +12,23 @@ def _seed(world: World) -> None:
     world.deployer()
     world.ledger()
     world.entry(EID, "2026-11-20T09:00:00.000000Z", "live", version=6, serving_version=6)
-    world.entry(EID, "2026-11-20T10:00:00.000000Z", "requested", version=7, previous_version=6, serving_version=6,
-                approved_by="arn:aws:sts::123456789012:assumed-role/mlops-risk-approver/alice")
+    world.entry(
+        EID,
+        "2026-11-20T10:00:00.000000Z",
+        "requested",
+        version=7,
+        previous_version=6,
+        serving_version=6,
+        approved_by="arn:aws:sts::123456789012:assumed-role/mlops-risk-approver/alice",
+    )
     world.entry(EID, "2026-11-20T10:00:00.500000Z", "in_progress", version=7, serving_version=6)
     world.entry(EID, "2026-11-20T10:20:00.000000Z", "live", version=7, previous_version=6, serving_version=7)
-    world.entry(EID, "2026-11-21T08:00:00.000000Z", "rolled_back", version=8, serving_version=7, reason="5xx alarm")
-    world.entry("123456789012/eu-west-1/other", "2026-11-20T10:30:00.000000Z", "live", version=1, serving_version=1)
+    world.entry(
+        EID, "2026-11-21T08:00:00.000000Z", "rolled_back", version=8, serving_version=7, reason="5xx alarm"
+    )
+    world.entry(
+        "123456789012/eu-west-1/other", "2026-11-20T10:30:00.000000Z", "live", version=1, serving_version=1
+    )
 
 
 def test_timeline_oldest_first(world: World, cli) -> None:
@@ -26,7 +37,13 @@ def test_timeline_oldest_first(world: World, cli) -> None:
     assert run.code == 0, run.err
     data = run.json()
     assert data["endpoint_id"] == EID
-    assert [e["status"] for e in data["entries"]] == ["live", "requested", "in_progress", "live", "rolled_back"]
+    assert [e["status"] for e in data["entries"]] == [
+        "live",
+        "requested",
+        "in_progress",
+        "live",
+        "rolled_back",
+    ]
     assert data["entries"][1]["approved_by"].endswith("mlops-risk-approver/alice")
     text = cli("history", "fraud-prod").out.splitlines()
     assert text[0].split()[:4] == ["AT", "STATUS", "VERSION", "PREVIOUS"]

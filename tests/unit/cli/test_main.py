@@ -93,13 +93,19 @@ def test_local_up_calls_the_emulator_lazily(cli, monkeypatch) -> None:
 @pytest.mark.parametrize(
     ("report", "expected"),
     [
-        ({"regression_metrics": {"mse": {"value": 1.5, "standard_deviation": 0.1}, "r2": {"value": 0.8}}},
-         {"mse": 1.5, "r2": 0.8}),
-        ({"binary_classification_metrics": {"auc": {"value": 0.9}, "confusion_matrix": {"0": {"0": 5}}}},
-         {"auc": 0.9}),
+        (
+            {"regression_metrics": {"mse": {"value": 1.5, "standard_deviation": 0.1}, "r2": {"value": 0.8}}},
+            {"mse": 1.5, "r2": 0.8},
+        ),
+        (
+            {"binary_classification_metrics": {"auc": {"value": 0.9}, "confusion_matrix": {"0": {"0": 5}}}},
+            {"auc": 0.9},
+        ),
         ({"metrics": {"accuracy": 0.7}, "loss": 0.3}, {"accuracy": 0.7, "loss": 0.3}),
-        ({"a_metrics": {"f1": {"value": 0.5}}, "b_metrics": {"f1": {"value": 0.6}}},
-         {"a_metrics.f1": 0.5, "b_metrics.f1": 0.6}),
+        (
+            {"a_metrics": {"f1": {"value": 0.5}}, "b_metrics": {"f1": {"value": 0.6}}},
+            {"a_metrics.f1": 0.5, "b_metrics.f1": 0.6},
+        ),
         ({"x": {"flag": {"value": True}, "nan": {"value": float("nan")}, "s": {"value": "1"}}}, {}),
         ([1, 2], {}),
     ],

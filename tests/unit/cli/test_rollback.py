@@ -17,8 +17,12 @@ from tests.unit.cli.world import SERVING_ACCOUNT, World
 ARN = "arn:aws:sagemaker:eu-west-1:123456789012:model-package/g/{}"
 
 
-def v(number: int, approval: str = "Approved", stage: str | None = None, stage_status: str | None = "Approved") -> Version:
-    return Version("g", number, ARN.format(number), approval, stage, stage_status if stage else None, datetime.now(UTC))
+def v(
+    number: int, approval: str = "Approved", stage: str | None = None, stage_status: str | None = "Approved"
+) -> Version:
+    return Version(
+        "g", number, ARN.format(number), approval, stage, stage_status if stage else None, datetime.now(UTC)
+    )
 
 
 def dep(name: str = "ep", follows: str = "Approved") -> Deployment:
@@ -39,7 +43,11 @@ def test_default_for_a_stage_moves_the_live_version_out_of_the_stage() -> None:
     plan = plan_rollback(deployment=dep(follows="Production"), versions=versions, live=3, reason="r")
     (action,) = plan.actions
     assert action.fields == {
-        "ModelLifeCycle": {"Stage": "Archived", "StageStatus": "Rejected", "StageDescription": "taken out of Production: r"}
+        "ModelLifeCycle": {
+            "Stage": "Archived",
+            "StageStatus": "Rejected",
+            "StageDescription": "taken out of Production: r",
+        }
     }
     assert plan.target == 2
 
@@ -69,7 +77,9 @@ def test_to_a_stage_moves_the_target_first_then_takes_newer_ones_out() -> None:
     versions = [v(4, stage="Production"), v(3, stage="Production"), v(2, stage="Staging"), v(1)]
     plan = plan_rollback(deployment=dep(follows="Production"), versions=versions, live=4, reason="r", to=2)
     assert [a.version for a in plan.actions] == [2, 3, 4]
-    assert plan.actions[0].fields == {"ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "r"}}
+    assert plan.actions[0].fields == {
+        "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "r"}
+    }
     assert all(a.fields["ModelLifeCycle"]["Stage"] == "Archived" for a in plan.actions[1:])
     assert all("ModelApprovalStatus" not in a.fields for a in plan.actions)
     assert plan.target == 2
@@ -94,7 +104,9 @@ def test_plan_lists_other_endpoints_that_move_too() -> None:
         ([v(1)], 4, None, "live version 4 of g is not in the registry"),
     ],
 )
-def test_plan_refuses_unsafe_rollbacks(versions: list[Version], live: int, to: int | None, message: str) -> None:
+def test_plan_refuses_unsafe_rollbacks(
+    versions: list[Version], live: int, to: int | None, message: str
+) -> None:
     with pytest.raises(CliError, match=message):
         plan_rollback(deployment=dep(), versions=versions, live=live, reason="r", to=to)
 
@@ -126,7 +138,9 @@ def test_rollback_rejects_the_live_version_read_from_the_endpoint(world: World, 
     assert run.code == 0, run.err
     assert "live version: 3 (read from endpoint)" in run.out
     assert "set approval of v3 to Rejected" in run.out
-    assert "updates fraud-prod from version 3 to version 2 in place (canary 25%, wait 300s, bake 600s" in run.out
+    assert (
+        "updates fraud-prod from version 3 to version 2 in place (canary 25%, wait 300s, bake 600s" in run.out
+    )
     assert "mlops-fraud-prod-5xx" in run.out
     assert "123456789012/eu-west-1/fraud-eu" in run.out  # the other follower moves too
     package = world.package(world.package_arn("fraud-detector", 3))
@@ -141,7 +155,12 @@ def test_rollback_to_an_older_version(world: World, cli) -> None:
     assert run.code == 0, run.err
     data = run.json()
     assert (data["live_version"], data["target_version"], data["applied"]) == (3, 1, [2, 3])
-    assert [_approval(world, n) for n in (1, 2, 3, 4)] == ["Approved", "Rejected", "Rejected", "PendingManualApproval"]
+    assert [_approval(world, n) for n in (1, 2, 3, 4)] == [
+        "Approved",
+        "Rejected",
+        "Rejected",
+        "PendingManualApproval",
+    ]
 
 
 def test_rollback_live_version_from_the_ledger_when_the_endpoint_is_unreadable(world: World, cli) -> None:
@@ -152,8 +171,14 @@ def test_rollback_live_version_from_the_ledger_when_the_endpoint_is_unreadable(w
     world.deployer()
     world.ledger()
     eid = f"{SERVING_ACCOUNT}/eu-west-1/fraud-prod"
-    world.entry(eid, "2026-11-20T10:00:00.000000Z", "live", version=2, serving_version=2,
-                serving_package_arn=world.package_arn("fraud-detector", 2))
+    world.entry(
+        eid,
+        "2026-11-20T10:00:00.000000Z",
+        "live",
+        version=2,
+        serving_version=2,
+        serving_package_arn=world.package_arn("fraud-detector", 2),
+    )
     world.entry(eid, "2026-11-20T11:00:00.000000Z", "skipped", reason="no change")
     run = cli("rollback", eid, "--reason", "r", "--dry-run")
     assert run.code == 0, run.err
@@ -197,6 +222,7 @@ def test_rollback_of_a_stage_follower(world: World, cli) -> None:
     run = cli("rollback", "fraud-live", "--to", "2", "--reason", "latency", "--yes", "--json")
     assert run.code == 0, run.err
     assert run.json()["applied"] == [2, 3]
+
     def life(version: int) -> tuple[str, str]:
         cycle = world.package(world.package_arn("fraud-detector", version))["ModelLifeCycle"]
         return cycle["Stage"], cycle["StageStatus"]

@@ -12,8 +12,15 @@ LIMIT = timedelta(minutes=30)
 
 
 def _assess(**kwargs):  # type: ignore[no-untyped-def]
-    base = {"endpoint_status": "InService", "live": 2, "desired": 3, "last_entry": None, "desired_since": None,
-            "now": NOW, "stuck_after": LIMIT}
+    base = {
+        "endpoint_status": "InService",
+        "live": 2,
+        "desired": 3,
+        "last_entry": None,
+        "desired_since": None,
+        "now": NOW,
+        "stuck_after": LIMIT,
+    }
     return assess(**{**base, **kwargs})
 
 
@@ -60,8 +67,13 @@ def _seed(world: World) -> None:
     world.deployment("fraud-eu", "fraud-detector")
     world.deployer()
     world.ledger()
-    world.entry(f"{SERVING_ACCOUNT}/eu-west-1/fraud-prod", ledger_at(datetime.now(UTC)), "live", version=2,
-                serving_version=2)
+    world.entry(
+        f"{SERVING_ACCOUNT}/eu-west-1/fraud-prod",
+        ledger_at(datetime.now(UTC)),
+        "live",
+        version=2,
+        serving_version=2,
+    )
 
 
 def test_status_reads_endpoints_in_their_accounts(world: World, cli, calls) -> None:
@@ -72,11 +84,18 @@ def test_status_reads_endpoints_in_their_accounts(world: World, cli, calls) -> N
     by_name = {e["endpoint"]: e for e in run.json()["endpoints"]}
     prod = by_name["fraud-prod"]
     assert (prod["endpoint_status"], prod["live_version"], prod["desired_version"], prod["stuck"]) == (
-        "InService", 2, 2, False
+        "InService",
+        2,
+        2,
+        False,
     )
     assert prod["last_entry"]["status"] == "live" and prod["state"] == "in sync"
     eu = by_name["fraud-eu"]
-    assert (eu["live_version"], eu["desired_version"], eu["stuck"]) == (1, 2, False)  # just approved: converging
+    assert (eu["live_version"], eu["desired_version"], eu["stuck"]) == (
+        1,
+        2,
+        False,
+    )  # just approved: converging
     assumed = calls.named("AssumeRole")
     assert [c["RoleArn"] for c in assumed] == [f"arn:aws:iam::{SERVING_ACCOUNT}:role/mlops-deploy-access"]
     listing = calls.named("ListModelPackages")
@@ -149,7 +168,9 @@ def test_status_reports_other_endpoint_errors_per_endpoint(world: World, cli, mo
 
     def throttled(self, operation, params):  # type: ignore[no-untyped-def]
         if operation == "DescribeEndpoint" and params["EndpointName"] == "fraud-eu":
-            raise botocore.exceptions.ClientError({"Error": {"Code": "ThrottlingException", "Message": "slow"}}, operation)
+            raise botocore.exceptions.ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "slow"}}, operation
+            )
         return inner(self, operation, params)
 
     monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", throttled)

@@ -16,7 +16,10 @@ REGION = "eu-west-1"
 REGISTRY_ACCOUNT = "123456789012"  # moto's default account
 SERVING_ACCOUNT = "333333333333"
 LEDGER = "mlops-deployment-ledger"
-CONTAINER = {"Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/xgb:1", "ModelDataUrl": "s3://artifacts/model.tar.gz"}
+CONTAINER = {
+    "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/xgb:1",
+    "ModelDataUrl": "s3://artifacts/model.tar.gz",
+}
 
 
 def ledger_at(moment: datetime) -> str:
@@ -65,7 +68,9 @@ class World:
         if metrics is not None:
             metrics_uri = self.put_json(f"{group}/{len(self.versions(group)) + 1}/evaluation.json", metrics)
         if metrics_uri:
-            kwargs["ModelMetrics"] = {"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}}
+            kwargs["ModelMetrics"] = {
+                "ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}
+            }
         if stage:
             kwargs["ModelLifeCycle"] = {"Stage": stage, "StageStatus": "Approved"}
         return str(self.sm.create_model_package(**kwargs)["ModelPackageArn"])
@@ -92,7 +97,10 @@ class World:
     def ledger(self, name: str = LEDGER) -> None:
         self.ddb.create_table(
             TableName=name,
-            KeySchema=[{"AttributeName": "endpoint_id", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+            KeySchema=[
+                {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+                {"AttributeName": "at", "KeyType": "RANGE"},
+            ],
             AttributeDefinitions=[
                 {"AttributeName": "endpoint_id", "AttributeType": "S"},
                 {"AttributeName": "at", "AttributeType": "S"},
@@ -149,7 +157,9 @@ class World:
         except self.lam.exceptions.ResourceNotFoundException:
             pass
         try:
-            role = self.iam.create_role(RoleName="mlops-deployer", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+            role = self.iam.create_role(RoleName="mlops-deployer", AssumeRolePolicyDocument="{}")["Role"][
+                "Arn"
+            ]
         except self.iam.exceptions.EntityAlreadyExistsException:
             role = f"arn:aws:iam::{REGISTRY_ACCOUNT}:role/mlops-deployer"
         code = io.BytesIO()
@@ -181,7 +191,9 @@ class World:
             aws_session_token=creds["SessionToken"],
         )
 
-    def endpoint(self, name: str, package_arn: str, *, account: str = REGISTRY_ACCOUNT, suffix: str = "1") -> None:
+    def endpoint(
+        self, name: str, package_arn: str, *, account: str = REGISTRY_ACCOUNT, suffix: str = "1"
+    ) -> None:
         """An InService endpoint whose model was created from `package_arn` (as the deployer does)."""
         sm = self.sagemaker_in(account)
         model = f"{name}-m{suffix}"
@@ -193,7 +205,12 @@ class World:
         sm.create_endpoint_config(
             EndpointConfigName=f"{name}-c{suffix}",
             ProductionVariants=[
-                {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
             ],
         )
         sm.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-c{suffix}")

@@ -128,7 +128,9 @@ class FakeSageMaker:
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     # registry
-    def register(self, group: str = GROUP, *, approval: str = "PendingManualApproval", has_spec: bool = True) -> FakePackage:
+    def register(
+        self, group: str = GROUP, *, approval: str = "PendingManualApproval", has_spec: bool = True
+    ) -> FakePackage:
         versions = self.packages.setdefault(group, [])
         package = FakePackage(group, len(versions) + 1, approval=approval, has_spec=has_spec)
         versions.append(package)
@@ -167,7 +169,9 @@ class FakeSageMaker:
         package = self.package(plan.package.version, deployment.group)
         self.calls.append(("create_model", {"name": plan.model_name}))
         if not package.has_spec:
-            raise PermanentError(f"create_model: ValidationException: {package.arn} has no InferenceSpecification")
+            raise PermanentError(
+                f"create_model: ValidationException: {package.arn} has no InferenceSpecification"
+            )
         self.models.setdefault(plan.model_name, plan.package.arn)
         self.calls.append(("create_endpoint_config", {"name": plan.config_name}))
         self.configs.setdefault(plan.config_name, (plan.model_name, next(self._seq)))
@@ -175,11 +179,17 @@ class FakeSageMaker:
             self.calls.append(("create_endpoint", {"endpoint": name, "config": plan.config_name}))
             if ep is not None:
                 self.violations.append(f"CreateEndpoint on existing endpoint {name}")
-                raise PermanentError("create_endpoint: ValidationException: Cannot create already existing endpoint")
-            self.endpoints[name] = FakeEndpoint(name, "Creating", plan.config_name, instance_count=plan.instance_count)
+                raise PermanentError(
+                    "create_endpoint: ValidationException: Cannot create already existing endpoint"
+                )
+            self.endpoints[name] = FakeEndpoint(
+                name, "Creating", plan.config_name, instance_count=plan.instance_count
+            )
             self._emit(name)
             return
-        self.calls.append(("update_endpoint", {"endpoint": name, "config": plan.config_name, "dc": plan.deployment_config}))
+        self.calls.append(
+            ("update_endpoint", {"endpoint": name, "config": plan.config_name, "dc": plan.deployment_config})
+        )
         if ep is None:
             raise PermanentError(f"update_endpoint: ValidationException: Could not find endpoint {name}")
         if ep.status in BUSY_STATUSES:
@@ -262,7 +272,9 @@ class FakeSageMaker:
         )
 
 
-def package_event(package: FakePackage, *, event_id: str | None = None, has_spec: bool | None = None) -> ModelPackageChange:
+def package_event(
+    package: FakePackage, *, event_id: str | None = None, has_spec: bool | None = None
+) -> ModelPackageChange:
     return ModelPackageChange(
         event_id=event_id or f"pkg-{package.version}-{package.approval}-{package.stage}",
         time=None,
@@ -305,7 +317,9 @@ class FakeLedger:
         if self.sagemaker is not None and stored.status in ("live", "rolled_back"):
             actual = self.sagemaker.serving_version(stored.endpoint)
             if actual != stored.serving_version:
-                self.mismatches.append(f"{stored.status} item says v{stored.serving_version}, endpoint serves v{actual}")
+                self.mismatches.append(
+                    f"{stored.status} item says v{stored.serving_version}, endpoint serves v{actual}"
+                )
         return stored
 
     def all(self, key: str) -> list[LedgerEntry]:

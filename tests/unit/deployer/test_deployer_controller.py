@@ -26,12 +26,16 @@ from tests.unit.deployer.deployer_fakes import GROUP, SERVING, make_deployment, 
 D = make_deployment()
 
 
-def pkg(version: int, approval: str = "Approved", stage: str | None = None, status: str = "Completed") -> Package:
+def pkg(
+    version: int, approval: str = "Approved", stage: str | None = None, status: str = "Completed"
+) -> Package:
     return Package(package_arn(version), version, approval, stage, status)
 
 
 def config_for(version: int, deployment=D, count: int = 2, variant: str = "AllTraffic") -> str:
-    model = names.model_name(deployment.endpoint, version, package_arn(version), deployment.execution_role_arn)
+    model = names.model_name(
+        deployment.endpoint, version, package_arn(version), deployment.execution_role_arn
+    )
     return names.config_name(
         deployment.endpoint,
         version,
@@ -44,7 +48,9 @@ def config_for(version: int, deployment=D, count: int = 2, variant: str = "AllTr
 
 
 def serving(version: int | None, status: str = "InService", count: int = 2, **kw) -> EndpointView:
-    config = config_for(version, count=count) if version is not None else kw.pop("config_name", "hand-made-config")
+    config = (
+        config_for(version, count=count) if version is not None else kw.pop("config_name", "hand-made-config")
+    )
     return EndpointView(
         exists=True,
         status=status,
@@ -59,7 +65,9 @@ def serving(version: int | None, status: str = "InService", count: int = 2, **kw
 MISSING = EndpointView(exists=False)
 
 
-def item(status: str, version: int | None, *, serving_version: int | None = None, config: str | None = None, **kw) -> LedgerEntry:
+def item(
+    status: str, version: int | None, *, serving_version: int | None = None, config: str | None = None, **kw
+) -> LedgerEntry:
     return LedgerEntry(
         status=status,
         endpoint=D.endpoint,
@@ -77,7 +85,9 @@ def item(status: str, version: int | None, *, serving_version: int | None = None
     )
 
 
-def approval_event(version: int, approval: str = "Approved", has_spec: bool | None = True, stage: str | None = None):
+def approval_event(
+    version: int, approval: str = "Approved", has_spec: bool | None = True, stage: str | None = None
+):
     return ModelPackageChange(
         event_id=f"evt-{version}",
         time=None,
@@ -129,19 +139,25 @@ class TestMatching:
             "ModelPackageStatus": "Completed",
             "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"},
         }
-        assert controller.package_from_summary(summary) == Package(package_arn(3), 3, "Approved", "Production", "Completed")
+        assert controller.package_from_summary(summary) == Package(
+            package_arn(3), 3, "Approved", "Production", "Completed"
+        )
 
 
 class TestMatchingSince:
     def test_collects_newer_matches_down_to_the_serving_version(self):
-        found = controller.matching_since([pkg(9), pkg(8, "Rejected"), pkg(7), pkg(6), pkg(5)], "Approved", floor=6)
+        found = controller.matching_since(
+            [pkg(9), pkg(8, "Rejected"), pkg(7), pkg(6), pkg(5)], "Approved", floor=6
+        )
         assert [p.version for p in found] == [9, 7]
 
     def test_serving_version_is_desired_when_nothing_newer(self):
         assert controller.matching_since([pkg(6), pkg(5)], "Approved", floor=6) == [pkg(6)]
 
     def test_rejected_live_version_gives_the_previous_match(self):
-        found = controller.matching_since([pkg(7, "Rejected"), pkg(6, "Rejected"), pkg(5), pkg(4)], "Approved", floor=7)
+        found = controller.matching_since(
+            [pkg(7, "Rejected"), pkg(6, "Rejected"), pkg(5), pkg(4)], "Approved", floor=7
+        )
         assert found == [pkg(5)]
 
     def test_unknown_serving_version_reads_only_to_the_first_match(self):
@@ -173,7 +189,9 @@ class TestDeploymentConfig:
         }
         assert policy["TerminationWaitInSeconds"] == 600
         assert policy["MaximumExecutionTimeoutInSeconds"] == 300 + 600 + 3600
-        assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "a-5xx"}, {"AlarmName": "a-latency"}]}
+        assert config["AutoRollbackConfiguration"] == {
+            "Alarms": [{"AlarmName": "a-5xx"}, {"AlarmName": "a-latency"}]
+        }
 
     def test_linear_counts_every_step_wait(self):
         config = controller.deployment_config(Rollout("linear", 20, 120, 300), ["a"])
@@ -193,7 +211,9 @@ class TestDeploymentConfig:
 
     def test_timeout_stays_within_sagemaker_limits(self):
         long = Rollout("linear", 10, 3000, 600)
-        timeout = controller.deployment_config(long, ["a"])["BlueGreenUpdatePolicy"]["MaximumExecutionTimeoutInSeconds"]
+        timeout = controller.deployment_config(long, ["a"])["BlueGreenUpdatePolicy"][
+            "MaximumExecutionTimeoutInSeconds"
+        ]
         assert timeout == 28800 and timeout > long.total_wait_seconds
 
 
@@ -205,7 +225,13 @@ class TestNames:
         long_endpoint = "e" * 63
         model = names.model_name(long_endpoint, 123456, package_arn(123456), D.execution_role_arn)
         config = names.config_name(
-            long_endpoint, 123456, package_arn(123456), model=model, variant="AllTraffic", instance_type="ml.m5.large", instance_count=4
+            long_endpoint,
+            123456,
+            package_arn(123456),
+            model=model,
+            variant="AllTraffic",
+            instance_type="ml.m5.large",
+            instance_count=4,
         )
         assert len(model) <= 63 and len(config) <= 63
         assert names.parse(long_endpoint, config) == names.token_of(123456, package_arn(123456))
@@ -220,7 +246,9 @@ class TestNames:
     def test_same_plan_same_names_and_sizing_changes_the_config_name(self):
         assert config_for(3, count=2) == config_for(3, count=2)
         assert config_for(3, count=2) != config_for(3, count=4)
-        assert names.parse(D.endpoint, config_for(3, count=2)) == names.parse(D.endpoint, config_for(3, count=4))
+        assert names.parse(D.endpoint, config_for(3, count=2)) == names.parse(
+            D.endpoint, config_for(3, count=4)
+        )
 
 
 # --- decide --------------------------------------------------------------------------------------------
@@ -317,7 +345,13 @@ class TestUpdate:
 
 class TestOutcomes:
     def pending(self, version=4, serving_version=3):
-        return item(IN_PROGRESS, version, serving_version=serving_version, config=config_for(version), approved_by="alice")
+        return item(
+            IN_PROGRESS,
+            version,
+            serving_version=serving_version,
+            config=config_for(version),
+            approved_by="alice",
+        )
 
     def test_update_finished_records_live_and_allows_cleanup(self):
         decision = controller.decide(D, pkg(4), serving(4), [self.pending()])
@@ -360,7 +394,9 @@ class TestOutcomes:
     def test_failed_endpoint_after_request(self):
         endpoint = serving(4, status="Failed", failure_reason="image pull failed")
         decision = controller.decide(D, pkg(4), endpoint, [self.pending()])
-        assert decision.records[0].status == FAILED and "image pull failed" in (decision.records[0].reason or "")
+        assert decision.records[0].status == FAILED and "image pull failed" in (
+            decision.records[0].reason or ""
+        )
         assert decision.deploy is None
 
     def test_endpoint_deleted_during_deployment_is_recreated(self):
@@ -400,7 +436,9 @@ class TestProblems:
 
     def test_package_without_inference_specification_fails_with_reason(self):
         decision = controller.decide(D, pkg(4), serving(3), [], approval_event(4, has_spec=False))
-        assert decision.records[0].status == FAILED and "InferenceSpecification" in (decision.records[0].reason or "")
+        assert decision.records[0].status == FAILED and "InferenceSpecification" in (
+            decision.records[0].reason or ""
+        )
         assert decision.deploy is None
 
     def test_unknown_inference_specification_does_not_block(self):
@@ -421,7 +459,9 @@ class TestProblems:
 
 class TestSuperseded:
     def test_late_approval_of_an_older_version_is_superseded(self):
-        decision = controller.decide(D, pkg(6), serving(6), [item(LIVE, 6, serving_version=6)], approval_event(4))
+        decision = controller.decide(
+            D, pkg(6), serving(6), [item(LIVE, 6, serving_version=6)], approval_event(4)
+        )
         assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 4)]
         assert decision.records[0].serving_version == 6
 
@@ -445,4 +485,9 @@ def test_records_carry_the_endpoint_identity():
     decision = controller.decide(D, pkg(4), serving(3), [])
     started = decision.started
     assert started is not None
-    assert (started.endpoint, started.account, started.region, started.group) == (D.endpoint, SERVING, D.region, GROUP)
+    assert (started.endpoint, started.account, started.region, started.group) == (
+        D.endpoint,
+        SERVING,
+        D.region,
+        GROUP,
+    )

@@ -34,7 +34,14 @@ SERVING = "333333333333"
 GROUP = "fraud-detector"
 TABLE = "mlops-deployment-ledger"
 ALARMS = ["mlops-fraud-detector-prod-5xx", "mlops-fraud-detector-prod-latency"]
-WRITE_CALLS = {"CreateModel", "CreateEndpointConfig", "UpdateEndpoint", "CreateEndpoint", "PutItem", "Publish"}
+WRITE_CALLS = {
+    "CreateModel",
+    "CreateEndpointConfig",
+    "UpdateEndpoint",
+    "CreateEndpoint",
+    "PutItem",
+    "Publish",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +74,9 @@ def moto_aws(_mocked: None) -> Iterator[None]:
     reset_clock()
 
 
-def deployment_json(endpoint: str = "fraud-detector-prod", *, cross_account: bool = True, **extra: Any) -> dict[str, Any]:
+def deployment_json(
+    endpoint: str = "fraud-detector-prod", *, cross_account: bool = True, **extra: Any
+) -> dict[str, Any]:
     account = SERVING if cross_account else REGISTRY
     return {
         "endpoint": endpoint,
@@ -100,7 +109,10 @@ def create_ledger_table() -> Any:
     ddb = boto3.client("dynamodb", region_name=REGION)
     ddb.create_table(
         TableName=TABLE,
-        KeySchema=[{"AttributeName": "endpoint_id", "KeyType": "HASH"}, {"AttributeName": "at", "KeyType": "RANGE"}],
+        KeySchema=[
+            {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+            {"AttributeName": "at", "KeyType": "RANGE"},
+        ],
         AttributeDefinitions=[
             {"AttributeName": "endpoint_id", "AttributeType": "S"},
             {"AttributeName": "at", "AttributeType": "S"},
@@ -114,7 +126,12 @@ def register(sm: Any, *, approve: bool = True) -> str:
     arn = sm.create_model_package(
         ModelPackageGroupName=GROUP,
         InferenceSpecification={
-            "Containers": [{"Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1", "ModelDataUrl": "s3://b/m.tar.gz"}],
+            "Containers": [
+                {
+                    "Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1",
+                    "ModelDataUrl": "s3://b/m.tar.gz",
+                }
+            ],
             "SupportedContentTypes": ["text/csv"],
             "SupportedResponseMIMETypes": ["text/csv"],
         },
@@ -213,7 +230,9 @@ def test_deploy_create_update_busy_and_idempotent_retries_cross_account(world):
     gateway = SageMakerGateway(lambda region, role: world["factory"].client("sagemaker", region, role))
     assert gateway.describe_endpoint(deployment).exists is False
 
-    create = controller.decide(deployment, controller.Package(v1, 1, "Approved"), gateway.describe_endpoint(deployment), [])
+    create = controller.decide(
+        deployment, controller.Package(v1, 1, "Approved"), gateway.describe_endpoint(deployment), []
+    )
     assert create.deploy is not None and create.deploy.kind == "create"
     gateway.deploy(deployment, create.deploy)
     with pytest.raises(EndpointBusy):  # a concurrent create: Model and config are reused, then busy
@@ -246,15 +265,24 @@ def test_deploy_create_update_busy_and_idempotent_retries_cross_account(world):
 
 def test_cleanup_keeps_the_config_in_use_and_anything_not_ours(world):
     sm = world["sm"]
-    deployment = load_settings(make_env(deployment_json(cross_account=False), topic_arn=world["topic"])).deployments[0]
+    deployment = load_settings(
+        make_env(deployment_json(cross_account=False), topic_arn=world["topic"])
+    ).deployments[0]
     gateway = SageMakerGateway(lambda region, role: world["factory"].client("sagemaker", region, role))
-    sm.create_model(ModelName=f"{deployment.endpoint}-hand-made", ExecutionRoleArn=deployment.execution_role_arn,
-                    PrimaryContainer={"Image": "x"})
+    sm.create_model(
+        ModelName=f"{deployment.endpoint}-hand-made",
+        ExecutionRoleArn=deployment.execution_role_arn,
+        PrimaryContainer={"Image": "x"},
+    )
     plans = []
     for version in (1, 2, 3):
         arn = register(sm)
-        decision = controller.decide(deployment, controller.Package(arn, version, "Approved"),
-                                     gateway.describe_endpoint(deployment), [])
+        decision = controller.decide(
+            deployment,
+            controller.Package(arn, version, "Approved"),
+            gateway.describe_endpoint(deployment),
+            [],
+        )
         assert decision.deploy is not None
         gateway.deploy(deployment, decision.deploy)
         advance()
@@ -306,14 +334,28 @@ def test_sts_credentials_are_cached_per_role_and_renewed_before_expiry(world):
 
 def test_ledger_served_at_is_one_query(moto_aws):
     ddb = create_ledger_table()
-    times = iter([datetime(2026, 11, 20, 9, 0, tzinfo=UTC), datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
-                  datetime(2026, 11, 20, 10, 0, tzinfo=UTC), datetime(2026, 11, 20, 11, 0, tzinfo=UTC)])
+    times = iter(
+        [
+            datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+            datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+            datetime(2026, 11, 20, 10, 0, tzinfo=UTC),
+            datetime(2026, 11, 20, 11, 0, tzinfo=UTC),
+        ]
+    )
     ledger = Ledger(ddb, TABLE, clock=lambda: next(times))
     key = f"{SERVING}/{REGION}/fraud-detector-prod"
 
     def entry(status: str, version: int, serving: int) -> LedgerEntry:
-        return LedgerEntry(status=status, endpoint="fraud-detector-prod", account=SERVING, region=REGION, group=GROUP,
-                           version=version, serving_version=serving, rollout={"strategy": "canary", "step_percent": 25})
+        return LedgerEntry(
+            status=status,
+            endpoint="fraud-detector-prod",
+            account=SERVING,
+            region=REGION,
+            group=GROUP,
+            version=version,
+            serving_version=serving,
+            rollout={"strategy": "canary", "step_percent": 25},
+        )
 
     a = ledger.append(entry(LIVE, 6, 6))
     b = ledger.append(entry(IN_PROGRESS, 7, 6))
@@ -355,7 +397,10 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
     assert invoke(approval_event(v1)) == {"batchItemFailures": []}
     advance()
     assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}
-    assert [(i.status, i.version) for i in ledger_items("fraud-detector-prod", SERVING)] == [(IN_PROGRESS, 1), (LIVE, 1)]
+    assert [(i.status, i.version) for i in ledger_items("fraud-detector-prod", SERVING)] == [
+        (IN_PROGRESS, 1),
+        (LIVE, 1),
+    ]
 
     # an approval that leads to an update: at most 8 calls including the ledger write (STS cached)
     v2 = register(sm)
@@ -376,9 +421,16 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
 
     # the canary trips an alarm: SageMaker rolls back silently to the old config
     cw = serving_cloudwatch(SERVING)
-    cw.put_metric_alarm(AlarmName=ALARMS[0], MetricName="Invocation5XXErrors", Namespace="AWS/SageMaker",
-                        Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1,
-                        ComparisonOperator="GreaterThanOrEqualToThreshold")
+    cw.put_metric_alarm(
+        AlarmName=ALARMS[0],
+        MetricName="Invocation5XXErrors",
+        Namespace="AWS/SageMaker",
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
     cw.set_alarm_state(AlarmName=ALARMS[0], StateValue="ALARM", StateReason="5xx during canary")
     advance()
     advance()
@@ -396,8 +448,13 @@ def serving_cloudwatch(account: str) -> Any:
     creds = boto3.client("sts", region_name=REGION).assume_role(
         RoleArn=f"arn:aws:iam::{account}:role/inspector", RoleSessionName="test"
     )["Credentials"]
-    return boto3.client("cloudwatch", region_name=REGION, aws_access_key_id=creds["AccessKeyId"],
-                        aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    return boto3.client(
+        "cloudwatch",
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
 
 
 def test_handler_rejecting_live_version_rolls_back_and_cleans_up(world, monkeypatch):
@@ -419,7 +476,10 @@ def test_handler_rejecting_live_version_rolls_back_and_cleans_up(world, monkeypa
     endpoint = sm.describe_endpoint(EndpointName="fraud-detector-prod")
     assert names.parse("fraud-detector-prod", endpoint["EndpointConfigName"]).version == 1  # type: ignore[union-attr]
     items = ledger_items("fraud-detector-prod", REGISTRY)
-    assert [(i.status, i.version, i.serving_version) for i in items][-2:] == [(IN_PROGRESS, 1, 2), (LIVE, 1, 1)]
+    assert [(i.status, i.version, i.serving_version) for i in items][-2:] == [
+        (IN_PROGRESS, 1, 2),
+        (LIVE, 1, 1),
+    ]
     configs = [c["EndpointConfigName"] for c in sm.list_endpoint_configs()["EndpointConfigs"]]
     assert endpoint["EndpointConfigName"] in configs
     assert endpoint["ProductionVariants"][0]["VariantName"] == "AllTraffic"
@@ -431,7 +491,9 @@ def test_handler_reports_only_transient_failures(world, monkeypatch):
     bad = approval_event("arn:aws:sagemaker:eu-west-1:123456789012:model-package/fraud-detector/1")
     unknown = json.loads(json.dumps(bad))
     unknown["detail"]["ModelPackageGroupName"] = "not-managed"
-    result = handler.handler(sqs_event(bad, "{broken", unknown, ids=["ok", "malformed", "unknown"]), LambdaContext())
+    result = handler.handler(
+        sqs_event(bad, "{broken", unknown, ids=["ok", "malformed", "unknown"]), LambdaContext()
+    )
     assert result == {"batchItemFailures": []}  # permanent problems are recorded/notified and acknowledged
 
     def throttled(self, deployment):

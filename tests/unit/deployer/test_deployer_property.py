@@ -33,14 +33,18 @@ from tests.unit.deployer.deployer_fakes import (
 
 APPROVED_EP = make_deployment(endpoint="ep-approved")
 PROD_EP = make_deployment(
-    endpoint="ep-prod", follows="Production", rollout=Rollout("linear", step_percent=20, wait_seconds=60, bake_seconds=0)
+    endpoint="ep-prod",
+    follows="Production",
+    rollout=Rollout("linear", step_percent=20, wait_seconds=60, bake_seconds=0),
 )
 DEPLOYMENTS = (APPROVED_EP, PROD_EP)
 ENDPOINTS = [d.endpoint for d in DEPLOYMENTS]
 
 version_index = st.integers(0, 30)
 approve = st.tuples(st.just("approve"), version_index)
-stage = st.tuples(st.just("stage"), version_index, st.sampled_from(["Production", "Production", "Staging", None]))
+stage = st.tuples(
+    st.just("stage"), version_index, st.sampled_from(["Production", "Production", "Staging", None])
+)
 deliver = st.tuples(st.just("deliver"), st.integers(0, 1000), st.booleans())
 tick = st.tuples(st.just("tick"), st.sampled_from(ENDPOINTS))
 fail_next = st.tuples(st.just("fail_next"), st.sampled_from(ENDPOINTS))
@@ -110,7 +114,9 @@ class World:
             self.queue.append(package_event(package, event_id=f"{kind}-{package.version}-{len(self.queue)}"))
         elif kind == "deliver" and self.queue:
             index = op[1] % len(self.queue)
-            trigger = self.queue[index] if op[2] else self.queue.pop(index)  # op[2]: duplicate (keep it queued)
+            trigger = (
+                self.queue[index] if op[2] else self.queue.pop(index)
+            )  # op[2]: duplicate (keep it queued)
             self.deliver(trigger)
         elif kind == "tick":
             self.sm.tick(op[1])
@@ -145,7 +151,9 @@ class World:
 
 def newest_matching(sm: FakeSageMaker, follows: str):
     for package in sorted(sm.packages.get("fraud-detector", []), key=lambda p: p.version, reverse=True):
-        if (follows == "Approved" and package.approval == "Approved") or (follows != "Approved" and package.stage == follows):
+        if (follows == "Approved" and package.approval == "Approved") or (
+            follows != "Approved" and package.stage == follows
+        ):
             return package
     return None
 
@@ -174,14 +182,21 @@ def test_random_histories_converge_without_loops(registered, ops):
             continue
         # superseded items are notes about other versions; the state is the newest other item
         latest = next((i for i in reversed(items) if i.status != SUPERSEDED), None)
-        blocked = latest is not None and latest.status in (FAILED, ROLLED_BACK) and latest.model_package_arn == desired.arn
+        blocked = (
+            latest is not None
+            and latest.status in (FAILED, ROLLED_BACK)
+            and latest.model_package_arn == desired.arn
+        )
         ep = world.sm.endpoints.get(deployment.endpoint)
         if blocked:
             assert latest is not None and latest.reason
             assert ep is None or ep.status == "InService"
         else:
             assert ep is not None and ep.status == "InService", (deployment.endpoint, ep, latest)
-            assert world.sm.serving_version(deployment.endpoint) == desired.version, (deployment.endpoint, items[-3:])
+            assert world.sm.serving_version(deployment.endpoint) == desired.version, (
+                deployment.endpoint,
+                items[-3:],
+            )
             # the ledger answers "what serves now" correctly (after a failed or rolled-back attempt
             # of a version that no longer matches, that item already says the desired one serves)
             assert latest is not None and latest.serving_version == desired.version
@@ -193,7 +208,9 @@ def test_random_histories_converge_without_loops(registered, ops):
             if follows != deployment.follows:
                 continue
             package = world.sm.package(version)
-            still_matches = (follows == "Approved" and package.approval == "Approved") or package.stage == follows
+            still_matches = (
+                follows == "Approved" and package.approval == "Approved"
+            ) or package.stage == follows
             if not still_matches or version == serving:
                 continue
             assert any((version, s) in outcomes for s in (LIVE, ROLLED_BACK, FAILED, SUPERSEDED)), (

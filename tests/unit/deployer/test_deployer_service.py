@@ -37,7 +37,11 @@ def settle(sm: FakeSageMaker, service: DeployerService, name: str) -> None:
 def test_first_approval_creates_then_goes_live_and_notifies(sagemaker, service, ledger, notifier, deployment):
     v1 = sagemaker.register(approval="Approved")
     service.handle_trigger(package_event(v1))
-    assert [op for op, _ in sagemaker.calls][-3:] == ["create_model", "create_endpoint_config", "create_endpoint"]
+    assert [op for op, _ in sagemaker.calls][-3:] == [
+        "create_model",
+        "create_endpoint_config",
+        "create_endpoint",
+    ]
     settle(sagemaker, service, deployment.endpoint)
     assert statuses(ledger, deployment) == [(IN_PROGRESS, 1), (LIVE, 1)]
     assert [t.status for t in notifier.transitions] == [IN_PROGRESS, LIVE]
@@ -90,7 +94,9 @@ def test_cleanup_only_after_in_service_on_newer_config(sagemaker, service, deplo
 
 def test_package_without_inference_spec_fails_once(sagemaker, service, ledger, notifier, deployment):
     v1 = sagemaker.register(approval="Approved", has_spec=False)
-    service.handle_trigger(dataclasses.replace(package_event(v1), has_inference_spec=None))  # CreateModel refuses
+    service.handle_trigger(
+        dataclasses.replace(package_event(v1), has_inference_spec=None)
+    )  # CreateModel refuses
     assert statuses(ledger, deployment) == [(FAILED, 1)]
     assert "InferenceSpecification" in notifier.transitions[-1].reason
     for _ in range(3):  # and the event that says so is a reason of its own, recorded once
@@ -106,7 +112,10 @@ def test_unknown_group_and_malformed_events_are_notified_and_acknowledged(servic
     event["detail"]["ModelPackageGroupName"] = "someone-elses"
     messages = [Message("m1", parse_event(event)), Message("m2", None, None)]
     assert service.handle(messages) == []
-    assert [title for title, _ in notifier.problems] == ["event for an unmanaged resource", "malformed deployer event"]
+    assert [title for title, _ in notifier.problems] == [
+        "event for an unmanaged resource",
+        "malformed deployer event",
+    ]
     assert "unknown model package group 'someone-elses'" in notifier.problems[0][1]
     assert ledger.items == {}
 
@@ -175,18 +184,26 @@ def test_ledger_refusal_goes_back_to_sqs(service, ledger):
 
 def test_out_of_time_messages_are_left_for_redelivery(service):
     left = iter([60_000, 1_000])
-    assert service.handle([Message("a", SWEEP), Message("b", SWEEP)], remaining_ms=lambda: next(left)) == ["b"]
+    assert service.handle([Message("a", SWEEP), Message("b", SWEEP)], remaining_ms=lambda: next(left)) == [
+        "b"
+    ]
 
 
 def test_sweep_reconciles_every_deployment():
     sm, ledger, notifier = FakeSageMaker(), None, FakeNotifier()
-    a, b = make_deployment(endpoint="a-endpoint"), make_deployment(endpoint="b-endpoint", follows="Production")
+    a, b = (
+        make_deployment(endpoint="a-endpoint"),
+        make_deployment(endpoint="b-endpoint", follows="Production"),
+    )
     ledger = FakeLedger(sm)
     service = DeployerService(make_settings(a, b), sm, ledger, notifier)  # type: ignore[arg-type]
     v1 = sm.register(approval="Approved")
     v1.stage = "Production"
     service.handle_trigger(SWEEP)
-    assert {args["endpoint"] for op, args in sm.calls if op == "create_endpoint"} == {"a-endpoint", "b-endpoint"}
+    assert {args["endpoint"] for op, args in sm.calls if op == "create_endpoint"} == {
+        "a-endpoint",
+        "b-endpoint",
+    }
 
 
 @pytest.mark.parametrize("follows", ["Approved", "Production"])

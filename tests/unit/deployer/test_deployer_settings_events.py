@@ -67,18 +67,53 @@ class TestSettings:
     @pytest.mark.parametrize(
         ("change", "message"),
         [
-            ({"rollout": {"strategy": "blue"}}, "rollout.strategy: 'blue': allowed values are canary, linear, all_at_once"),
-            ({"rollout": {"strategy": "canary", "step_percent": 60, "wait_seconds": 1, "bake_seconds": 1}}, "step_percent: 60"),
-            ({"rollout": {"strategy": "linear", "step_percent": 5, "wait_seconds": 1, "bake_seconds": 1}}, "from 10 to 50"),
-            ({"rollout": {"strategy": "canary", "step_percent": 10, "wait_seconds": 4000, "bake_seconds": 1}}, "wait_seconds"),
-            ({"rollout": {"strategy": "linear", "step_percent": 10, "wait_seconds": 3600, "bake_seconds": 0}}, "maximum execution"),
-            ({"rollout": {"strategy": "all_at_once", "step_percent": 10}}, "not allowed for strategy 'all_at_once'"),
+            (
+                {"rollout": {"strategy": "blue"}},
+                "rollout.strategy: 'blue': allowed values are canary, linear, all_at_once",
+            ),
+            (
+                {"rollout": {"strategy": "canary", "step_percent": 60, "wait_seconds": 1, "bake_seconds": 1}},
+                "step_percent: 60",
+            ),
+            (
+                {"rollout": {"strategy": "linear", "step_percent": 5, "wait_seconds": 1, "bake_seconds": 1}},
+                "from 10 to 50",
+            ),
+            (
+                {
+                    "rollout": {
+                        "strategy": "canary",
+                        "step_percent": 10,
+                        "wait_seconds": 4000,
+                        "bake_seconds": 1,
+                    }
+                },
+                "wait_seconds",
+            ),
+            (
+                {
+                    "rollout": {
+                        "strategy": "linear",
+                        "step_percent": 10,
+                        "wait_seconds": 3600,
+                        "bake_seconds": 0,
+                    }
+                },
+                "maximum execution",
+            ),
+            (
+                {"rollout": {"strategy": "all_at_once", "step_percent": 10}},
+                "not allowed for strategy 'all_at_once'",
+            ),
             ({"alarms": []}, "alarms: []"),
             ({"alarms": [f"a{i}" for i in range(11)]}, "1-10 alarm names"),
             ({"instance_count": 0}, "instance_count: 0"),
             ({"instance_count": True}, "instance_count: True"),
             ({"account": "12345"}, "account: '12345': expected a 12-digit account id"),
-            ({"group_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/other"}, "does not name group"),
+            (
+                {"group_arn": "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/other"},
+                "does not name group",
+            ),
             ({"execution_role_arn": "role"}, "execution_role_arn"),
             ({"endpoint": "bad_name"}, "endpoint: 'bad_name'"),
             ({"instance_type": "m5.large"}, "instance_type"),
@@ -165,7 +200,11 @@ class TestEvents:
         event.pop("region")
         trigger = parse_event(event)
         assert isinstance(trigger, EndpointChange)
-        assert (trigger.endpoint, trigger.account, trigger.region) == ("fraud-detector-prod", "333333333333", "eu-west-1")
+        assert (trigger.endpoint, trigger.account, trigger.region) == (
+            "fraud-detector-prod",
+            "333333333333",
+            "eu-west-1",
+        )
         assert trigger.status == "IN_SERVICE"
 
     def test_epoch_millisecond_time(self):
@@ -181,10 +220,27 @@ class TestEvents:
         [
             ([], "expected a JSON object"),
             ({"source": "aws.s3", "detail-type": "Object Created"}, "unexpected event source"),
-            ({"source": "aws.sagemaker", "detail-type": "SageMaker Training Job State Change", "detail": {}}, "unexpected detail-type"),
+            (
+                {
+                    "source": "aws.sagemaker",
+                    "detail-type": "SageMaker Training Job State Change",
+                    "detail": {},
+                },
+                "unexpected detail-type",
+            ),
             ({"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change"}, "no 'detail'"),
-            ({"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change", "detail": {}}, "EndpointName"),
-            ({"source": "aws.sagemaker", "detail-type": "SageMaker Model Package State Change", "detail": {}}, "ModelPackageArn"),
+            (
+                {"source": "aws.sagemaker", "detail-type": "SageMaker Endpoint State Change", "detail": {}},
+                "EndpointName",
+            ),
+            (
+                {
+                    "source": "aws.sagemaker",
+                    "detail-type": "SageMaker Model Package State Change",
+                    "detail": {},
+                },
+                "ModelPackageArn",
+            ),
         ],
     )
     def test_malformed(self, event, reason):
@@ -192,7 +248,9 @@ class TestEvents:
             parse_event(event)
 
     def test_sqs_batch_keeps_bad_records_as_errors(self):
-        batch = sqs_event(load_event("model_package_approved"), "not json", {"source": "x"}, ids=["a", "b", "c"])
+        batch = sqs_event(
+            load_event("model_package_approved"), "not json", {"source": "x"}, ids=["a", "b", "c"]
+        )
         messages = parse_sqs_event(batch)
         assert [m.message_id for m in messages] == ["a", "b", "c"]
         assert messages[0].trigger is not None and messages[0].error is None
@@ -201,7 +259,9 @@ class TestEvents:
 
     def test_recorded_sqs_batch_file(self):
         (message,) = parse_sqs_event(load_event("sqs_batch"))
-        assert message.message_id == "059f36b4-87a3-44ab-83d2-661975830a7d" and isinstance(message.trigger, Sweep)
+        assert message.message_id == "059f36b4-87a3-44ab-83d2-661975830a7d" and isinstance(
+            message.trigger, Sweep
+        )
 
     def test_bare_eventbridge_event(self):
         (message,) = parse_lambda_event(load_event("scheduled_sweep"))
