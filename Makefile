@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help install lint typecheck unit synth cfn-lint test demo bench clean
+.PHONY: help install lint typecheck unit synth cfn-lint test demo local bench clean
 
 help:
 	@echo "make demo   - the whole flow on the local AWS emulator (installs first)"
@@ -57,8 +57,13 @@ cfn-lint: synth
 test: lint typecheck unit synth cfn-lint
 	@echo "make test: all checks passed"
 
+# The whole flow on the local emulator: deploy every stack with the CDK CLI, play the scenario, exit.
 demo: install
-	$(TEST_ENV) $(PY) -m stacks.summary --config config/example.yaml
+	$(TEST_ENV) $(PY) -m local.demo --config config/example.yaml
+
+# The emulator with every stack deployed, in the foreground (Ctrl-C stops it); prints its state file.
+local: install
+	$(TEST_ENV) $(VENV)/bin/mlops local up --config config/example.yaml
 
 bench: install
 	$(TEST_ENV) $(PY) -m bench

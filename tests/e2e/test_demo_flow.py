@@ -1,0 +1,169 @@
+"""End to end: every stack deployed into the emulator with the real CDK CLI, the demo's scenario played
+once (the same ``local.demo.Scenario`` as ``make demo``), then each step's outcome checked again
+through AWS APIs and the deployment ledger.
+
+One deploy for the module (about 30-40 s); the scenario itself takes about 20 s.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from moto.core.base_backend import BackendDict
+
+from local.demo import ALARM, ENDPOINT, GROUP, Scenario, StepResult
+from local.emulator import reset_clock
+from local.emulator.up import LocalAws
+
+pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
+
+
+@pytest.fixture(scope="module")
+def played() -> Iterator[tuple[Scenario, list[StepResult]]]:
+    root = logging.getLogger()
+    saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
+    BackendDict.reset()
+    local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
+    try:
+        local.start()
+        scenario = Scenario(local.info, say=lambda message: None)
+        results = scenario.run()
+        yield scenario, results
+    finally:
+        local.stop()
+        BackendDict.reset()
+        reset_clock()
+        root.setLevel(saved[0])
+        for handler, formatter in saved[1]:
+            handler.setFormatter(formatter)
+
+
+@pytest.fixture(scope="module")
+def scenario(played: tuple[Scenario, list[StepResult]]) -> Scenario:
+    return played[0]
+
+
+@pytest.fixture(scope="module")
+def steps(played: tuple[Scenario, list[StepResult]]) -> dict[int, dict[str, Any]]:
+    return {number: result.facts for number, result in enumerate(played[1], start=1)}
+
+
+def _ledger(scenario: Scenario) -> list[tuple[str, int, int | None]]:
+    return [
+        (e["status"], int(e["version"]), int(e["serving_version"]) if "serving_version" in e else None)
+        for e in scenario.ledger()
+    ]
+
+
+def test_every_step_ran(played: tuple[Scenario, list[StepResult]]) -> None:
+    assert len(played[1]) == 7
+
+
+def test_the_state_file_names_everything_a_script_needs(scenario: Scenario) -> None:
+    info = scenario.info
+    assert info["endpoint_url"].startswith("http://localhost:")
+    assert set(info["accounts"]) == {"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}
+    assert info["roles"]["fraud"] == {
+        "account": "222222222222",
+        "approver_account": "444444444444",
+        "publisher": "arn:aws:iam::111111111111:role/mlops-fraud-publisher",
+        "approver": "arn:aws:iam::111111111111:role/mlops-fraud-approver",
+    }
+    assert info["ledger_table"] == "mlops-deployment-ledger"
+    assert {d["endpoint"] for d in info["deployments"]} == {"fraud-detector-prod", "recommender-prod"}
+    json.dumps(info)  # serializable as written by `mlops local up`
+
+
+def test_stacks_are_deployed_in_their_accounts(scenario: Scenario) -> None:
+    registry = {s["StackName"] for s in scenario.registry("cloudformation").describe_stacks()["Stacks"]}
+    assert {"MlopsRegistry", "MlopsRegistryTeams0", "MlopsDeployer", "MlopsServing-111111111111-eu-west-1"} <= registry
+    serving = {s["StackName"] for s in scenario.serving("cloudformation").describe_stacks()["Stacks"]}
+    assert "MlopsServing-333333333333-eu-west-1" in serving
+    statuses = scenario.registry("cloudformation").describe_stacks(StackName="MlopsDeployer")["Stacks"][0]
+    assert statuses["StackStatus"] in ("CREATE_COMPLETE", "UPDATE_COMPLETE")
+
+
+def test_publisher_registers_pending_versions(scenario: Scenario, steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[1]["status"] == "PendingManualApproval"
+    package = scenario.registry("sagemaker").describe_model_package(ModelPackageName=scenario.packages[1])
+    assert package["CreatedBy"]["IamIdentity"]["Arn"].startswith(
+        "arn:aws:sts::111111111111:assumed-role/mlops-fraud-publisher/"
+    )
+    container = package["InferenceSpecification"]["Containers"][0]
+    assert container["ModelDataUrl"].startswith("s3://mlops-artifacts-111111111111-eu-west-1/fraud/")
+
+
+def test_publisher_cannot_approve(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[2]["refused"] == "AccessDeniedException"
+
+
+def test_approval_created_the_endpoint_in_the_serving_account(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[3]["served"] == 1
+    assert steps[3]["ledger"]["approved_by"].startswith(
+        "arn:aws:sts::111111111111:assumed-role/mlops-fraud-approver/"
+    )
+
+
+def test_v2_was_an_in_place_canary_update(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[4]["statuses"] == ["Updating", "InService"]
+    config = steps[4]["deployment_config"]
+    routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
+    assert (routing["Type"], routing["CanarySize"]) == ("CANARY", {"Type": "CAPACITY_PERCENT", "Value": 25})
+    alarms = {a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]}
+    assert ALARM in alarms
+
+
+def test_rejecting_v2_rolled_back_to_v1(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[5]["statuses"] == ["Updating", "InService"]
+    assert (steps[5]["ledger"]["status"], int(steps[5]["ledger"]["version"])) == ("live", 1)
+
+
+def test_the_alarm_rolled_v3_back_and_v1_still_serves(scenario: Scenario, steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[6]["served"] == 1
+    assert int(steps[6]["ledger"]["serving_version"]) == 1
+    endpoint = scenario.endpoint()
+    assert endpoint is not None and endpoint["EndpointStatus"] == "InService"
+    assert scenario.served_version() == 1
+    packages = scenario.registry("sagemaker").list_model_packages(
+        ModelPackageGroupName=GROUP, SortBy="CreationTime", SortOrder="Ascending"
+    )["ModelPackageSummaryList"]
+    assert [p["ModelApprovalStatus"] for p in packages] == ["Approved", "Rejected", "Approved"]
+
+
+def test_the_ledger_holds_the_whole_story(scenario: Scenario) -> None:
+    assert _ledger(scenario) == [
+        ("in_progress", 1, None),
+        ("live", 1, 1),
+        ("in_progress", 2, 1),
+        ("live", 2, 2),
+        ("in_progress", 1, 2),
+        ("live", 1, 1),
+        ("in_progress", 3, 1),
+        ("rolled_back", 3, 1),
+    ]
+
+
+def test_the_deployer_queue_is_drained_and_nothing_went_to_the_dlq(scenario: Scenario) -> None:
+    sqs = scenario.registry("sqs")
+
+    def waiting(name: str) -> int:
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attrs = sqs.get_queue_attributes(
+            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        )["Attributes"]
+        return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
+
+    scenario.wait("the deployer queue drained", lambda: waiting("mlops-deployer") == 0, timeout=10)
+    assert waiting("mlops-deployer-dlq") == 0
+
+
+def test_mlops_history_answers_the_point_in_time_question(steps: dict[int, dict[str, Any]]) -> None:
+    timeline = steps[7]["timeline"]
+    statuses = [line.split()[1] for line in timeline.splitlines()[1:]]
+    assert statuses == ["in_progress", "live", "in_progress", "live", "in_progress", "live", "in_progress", "rolled_back"]
+    assert f"333333333333/eu-west-1/{ENDPOINT} served version 2 at {steps[7]['at']}" in steps[7]["answer"]
