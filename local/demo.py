@@ -8,6 +8,7 @@ The end-to-end test (tests/e2e) runs the same :class:`Scenario` and checks each 
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,10 +87,14 @@ class Scenario:
         return dict(self.info["roles"][TEAM])
 
     def publisher(self) -> Any:
-        return self.client(self.assume(self.team["account"], self.team["publisher"], "data-scientist"), "sagemaker")
+        return self.client(
+            self.assume(self.team["account"], self.team["publisher"], "data-scientist"), "sagemaker"
+        )
 
     def approver(self) -> Any:
-        return self.client(self.assume(self.team["approver_account"], self.team["approver"], "approver"), "sagemaker")
+        return self.client(
+            self.assume(self.team["approver_account"], self.team["approver"], "approver"), "sagemaker"
+        )
 
     def serving(self, service: str) -> Any:
         return self.client(self.admin(self.deployment["account"]), service)
@@ -142,7 +147,11 @@ class Scenario:
 
     def ledger_has(self, status: str, version: int) -> dict[str, Any] | None:
         return next(
-            (e for e in reversed(self.ledger()) if e["status"] == status and int(e.get("version", 0)) == version),
+            (
+                e
+                for e in reversed(self.ledger())
+                if e["status"] == status and int(e.get("version", 0)) == version
+            ),
             None,
         )
 
@@ -165,7 +174,9 @@ class Scenario:
         bucket = f"mlops-artifacts-{self.info['registry_account']}-{self.info['region']}"
         key = f"{TEAM}/{GROUP}/{version_tag}/model.tar.gz"
         session = self.assume(self.team["account"], self.team["publisher"], "data-scientist")
-        self.client(session, "s3").put_object(Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode())
+        self.client(session, "s3").put_object(
+            Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode()
+        )
         arn = self.client(session, "sagemaker").create_model_package(
             ModelPackageGroupName=GROUP,
             ModelPackageDescription=f"fraud detector {version_tag}",
@@ -191,7 +202,10 @@ class Scenario:
         """Wait for Updating, then InService serving ``to_version``; returns the statuses seen."""
         seen = [self.wait("endpoint Updating", lambda: self.status_is("Updating") and "Updating")]
         self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text()})")
-        self.wait(f"endpoint InService on version {to_version}", lambda: self.status_is("InService") and self.served_version() == to_version)
+        self.wait(
+            f"endpoint InService on version {to_version}",
+            lambda: self.status_is("InService") and self.served_version() == to_version,
+        )
         seen.append("InService")
         self.say(f"    endpoint {ENDPOINT}: InService, serving version {to_version}")
         return seen
@@ -201,7 +215,12 @@ class Scenario:
         policy = (endpoint.get("LastDeploymentConfig") or {}).get("BlueGreenUpdatePolicy") or {}
         shifting = policy.get("TrafficRoutingConfiguration") or {}
         size = (shifting.get("CanarySize") or shifting.get("LinearStepSize") or {}).get("Value")
-        alarms = [a["AlarmName"] for a in ((endpoint.get("LastDeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+        alarms = [
+            a["AlarmName"]
+            for a in (
+                (endpoint.get("LastDeploymentConfig") or {}).get("AutoRollbackConfiguration") or {}
+            ).get("Alarms", [])
+        ]
         return f"blue/green {shifting.get('Type', '?').lower()} {size}%, auto-rollback on {', '.join(alarms) or 'none'}"
 
     def run(self) -> list[StepResult]:
@@ -211,26 +230,65 @@ class Scenario:
             f"(registry account {self.info['registry_account']}), rollout {d['rollout']}."
         )
         team = self.team
-        self.step(f"A data scientist in account {team['account']} registers v1 through the publisher role", self._register_v1)
-        self.step("The publisher tries to approve v1 and is refused (separation of duties)", self._publisher_refused)
+        self.step(
+            f"A data scientist in account {team['account']} registers v1 through the publisher role",
+            self._register_v1,
+        )
+        self.step(
+            "The publisher tries to approve v1 and is refused (separation of duties)", self._publisher_refused
+        )
         self.step(
             f"The approver (account {team['approver_account']}) approves v1: the deployer creates the endpoint in {d['account']}",
             self._approve_v1,
         )
         self.step("v2 is registered and approved: in-place blue/green update", self._update_to_v2)
         self.step("v2 is rejected: the endpoint rolls back to v1", self._reject_v2)
-        self.step("v3 is approved but its canary trips the 5XX alarm: SageMaker rolls back by itself", self._alarm_rollback)
+        self.step(
+            "v3 is approved but its canary trips the 5XX alarm: SageMaker rolls back by itself",
+            self._alarm_rollback,
+        )
         self.step("mlops history: the timeline and a point-in-time question", self._history)
+        self.step(
+            f"The fraud team's training pipeline in its own account {team['account']}", self._team_pipeline
+        )
         return self.results
+
+    def _team_pipeline(self) -> dict[str, Any]:
+        sagemaker = self.client(self.admin(self.team["account"]), "sagemaker")
+        pipeline = sagemaker.describe_pipeline(PipelineName="mlops-fraud")
+        steps = json.loads(pipeline["PipelineDefinition"])["Steps"]
+        register = next(
+            (
+                s
+                for step in steps
+                for s in step.get("Arguments", {}).get("IfSteps", [])
+                if s["Type"] == "RegisterModel"
+            ),
+            None,
+        )
+        group = register["Arguments"]["ModelPackageGroupName"] if register else None
+        self.say(
+            f"    pipeline mlops-fraud: steps {[step['Name'] for step in steps]}, registers into {group}"
+        )
+        self.say("    (the emulator stores pipelines; it does not run their steps)")
+        return {
+            "pipeline": pipeline["PipelineName"],
+            "steps": [step["Name"] for step in steps],
+            "group": group,
+        }
 
     def _register_v1(self) -> dict[str, Any]:
         arn = self.register("v1")
-        status = self.registry("sagemaker").describe_model_package(ModelPackageName=arn)["ModelApprovalStatus"]
+        status = self.registry("sagemaker").describe_model_package(ModelPackageName=arn)[
+            "ModelApprovalStatus"
+        ]
         return {"arn": arn, "status": status}
 
     def _publisher_refused(self) -> dict[str, Any]:
         try:
-            self.publisher().update_model_package(ModelPackageArn=self.packages[1], ModelApprovalStatus="Approved")
+            self.publisher().update_model_package(
+                ModelPackageArn=self.packages[1], ModelApprovalStatus="Approved"
+            )
         except ClientError as exc:
             code = exc.response["Error"]["Code"]
             self.say(f"    refused: {code}: {exc.response['Error']['Message'][:110]}...")
@@ -241,7 +299,10 @@ class Scenario:
         self.set_status(1, "Approved", "validation metrics reviewed")
         self.wait("endpoint created", lambda: self.endpoint() is not None)
         self.say(f"    endpoint {ENDPOINT}: {self.endpoint()['EndpointStatus']}")  # type: ignore[index]
-        self.wait("endpoint InService on version 1", lambda: self.status_is("InService") and self.served_version() == 1)
+        self.wait(
+            "endpoint InService on version 1",
+            lambda: self.status_is("InService") and self.served_version() == 1,
+        )
         live = self.wait("ledger: v1 live", lambda: self.ledger_has("live", 1))
         self.say(f"    endpoint {ENDPOINT}: InService, serving version 1; ledger: live at {live['at']}")
         return {"served": self.served_version(), "ledger": live}
@@ -252,13 +313,20 @@ class Scenario:
         seen = self.watch_update(2)
         live = self.wait("ledger: v2 live", lambda: self.ledger_has("live", 2))
         self.v2_live_at = datetime.now(UTC)
-        return {"statuses": seen, "ledger": live, "deployment_config": self.endpoint()["LastDeploymentConfig"]}  # type: ignore[index]
+        return {
+            "statuses": seen,
+            "ledger": live,
+            "deployment_config": self.endpoint()["LastDeploymentConfig"],
+        }  # type: ignore[index]
 
     def _reject_v2(self) -> dict[str, Any]:
         time.sleep(0.01)  # a point in time strictly between "v2 live" and the rejection
         self.set_status(2, "Rejected", "false positives in production")
         seen = self.watch_update(1)
-        live = self.wait("ledger: v1 live again", lambda: (e := self.ledger()[-1])["status"] == "live" and int(e["version"]) == 1 and e)
+        live = self.wait(
+            "ledger: v1 live again",
+            lambda: (e := self.ledger()[-1])["status"] == "live" and int(e["version"]) == 1 and e,
+        )
         return {"statuses": seen, "ledger": live}
 
     def _alarm_rollback(self) -> dict[str, Any]:
@@ -267,14 +335,21 @@ class Scenario:
         self.set_status(3, "Approved", "hotfix")
         self.wait("endpoint Updating to v3", lambda: self.status_is("Updating"))
         self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text()})")
-        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="canary 5XX errors above threshold")
+        cloudwatch.set_alarm_state(
+            AlarmName=ALARM, StateValue="ALARM", StateReason="canary 5XX errors above threshold"
+        )
         self.say(f"    alarm {ALARM} (account {self.deployment['account']}) -> ALARM")
         self.wait("endpoint RollingBack", lambda: self.status_is("RollingBack"))
         self.say(f"    endpoint {ENDPOINT}: RollingBack")
-        self.wait("endpoint InService on version 1", lambda: self.status_is("InService") and self.served_version() == 1)
+        self.wait(
+            "endpoint InService on version 1",
+            lambda: self.status_is("InService") and self.served_version() == 1,
+        )
         rolled = self.wait("ledger: v3 rolled back", lambda: self.ledger_has("rolled_back", 3))
         cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
-        self.say(f"    endpoint {ENDPOINT}: InService, still serving version 1; ledger: rolled_back ({rolled.get('reason')})")
+        self.say(
+            f"    endpoint {ENDPOINT}: InService, still serving version 1; ledger: rolled_back ({rolled.get('reason')})"
+        )
         return {"served": self.served_version(), "ledger": rolled}
 
     def _history(self) -> dict[str, Any]:
@@ -301,7 +376,9 @@ class Scenario:
             MLOPS_DEPLOYMENTS_FILE=self.info["deployments_file"],
         )
         code = "import sys; from mlops_cli.main import main; sys.exit(main())"
-        proc = subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False)
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, check=False
+        )
         if proc.returncode != 0:
             raise ScenarioError(f"mlops {' '.join(args)} exited {proc.returncode}: {proc.stderr.strip()}")
         return proc.stdout.rstrip()
@@ -310,7 +387,9 @@ class Scenario:
 def summary(results: list[StepResult], deploy_seconds: float, total_seconds: float) -> str:
     lines = ["", "Summary", "-------"]
     lines += [f"  ok  {r.title} ({r.seconds:.1f} s)" for r in results]
-    lines.append(f"  stacks bootstrapped and deployed with the CDK CLI in {deploy_seconds:.0f} s; total {total_seconds:.0f} s")
+    lines.append(
+        f"  stacks bootstrapped and deployed with the CDK CLI in {deploy_seconds:.0f} s; total {total_seconds:.0f} s"
+    )
     return "\n".join(lines)
 
 

@@ -24,6 +24,7 @@ from moto.events.models import events_backends
 from moto.kms.models import Key as KmsKey
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
+from moto.scheduler.models import scheduler_backends
 from moto.sns.models import sns_backends
 from moto.sqs.models import sqs_backends
 from moto.utilities.utils import get_partition
@@ -379,7 +380,9 @@ class GlobalTableResource(_Handler, CloudFormationModel):
             global_indexes=p.get("GlobalSecondaryIndexes", []),
             indexes=p.get("LocalSecondaryIndexes", []),
             streams=p.get("StreamSpecification"),
-            billing_mode="PAY_PER_REQUEST" if p.get("BillingMode", "PAY_PER_REQUEST") == "PAY_PER_REQUEST" else "PROVISIONED",
+            billing_mode="PAY_PER_REQUEST"
+            if p.get("BillingMode", "PAY_PER_REQUEST") == "PAY_PER_REQUEST"
+            else "PROVISIONED",
             sse_specification=p.get("SSESpecification"),
             tags=replica.get("Tags", []),
             deletion_protection_enabled=bool(replica.get("DeletionProtectionEnabled", False)),
@@ -412,7 +415,9 @@ class GlobalTableResource(_Handler, CloudFormationModel):
     ) -> Any:
         if new_resource_name != original_resource.name:
             original_resource.delete(account_id, region_name)
-        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+        return cls.create_from_cloudformation_json(
+            new_resource_name, cloudformation_json, account_id, region_name
+        )
 
     @classmethod
     def has_cfn_attr(cls, attr: str) -> bool:
@@ -424,6 +429,77 @@ class GlobalTableResource(_Handler, CloudFormationModel):
         if attribute_name == "StreamArn" and self.table.latest_stream_label:
             return f"{self.table.table_arn}/stream/{self.table.latest_stream_label}"
         raise UnformattedGetAttTemplateException()
+
+
+class PipelineResource(_Handler, CloudFormationModel):
+    """``AWS::SageMaker::Pipeline``: the pipeline is created and described; its steps never run."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::SageMaker::Pipeline"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "PipelineName"
+
+    @property
+    def backend(self) -> Any:
+        return sagemaker_backends[self.account_id][self.region_name]
+
+    def apply(self) -> None:
+        props = self.properties
+        definition = props.get("PipelineDefinition", {})
+        self.backend.create_pipeline(
+            pipeline_name=self.name,
+            pipeline_display_name=props.get("PipelineDisplayName") or self.name,
+            pipeline_definition=definition.get("PipelineDefinitionBody"),
+            pipeline_definition_s3_location=definition.get("PipelineDefinitionS3Location"),
+            pipeline_description=props.get("PipelineDescription"),
+            role_arn=props["RoleArn"],
+            tags=props.get("Tags") or [],
+            parallelism_configuration=props.get("ParallelismConfiguration"),
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.backend.pipelines.pop(self.name, None)
+
+
+class ScheduleResource(_Handler, CloudFormationModel):
+    """``AWS::Scheduler::Schedule``: stored by moto's EventBridge Scheduler; it never fires."""
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @property
+    def backend(self) -> Any:
+        return scheduler_backends[self.account_id][self.region_name]
+
+    def apply(self) -> None:
+        props = self.properties
+        self.backend.create_schedule(
+            description=props.get("Description"),
+            end_date=props.get("EndDate"),
+            flexible_time_window=props.get("FlexibleTimeWindow", {"Mode": "OFF"}),
+            group_name=props.get("GroupName"),
+            kms_key_arn=props.get("KmsKeyArn"),
+            name=self.name,
+            schedule_expression=props["ScheduleExpression"],
+            schedule_expression_timezone=props.get("ScheduleExpressionTimezone"),
+            start_date=props.get("StartDate"),
+            state=props.get("State", "ENABLED"),
+            target=props["Target"],
+            action_after_completion=None,
+        )
+
+    def delete(self, account_id: str, region_name: str) -> None:
+        self.backend.schedule_groups[self.properties.get("GroupName") or "default"].schedules.pop(
+            self.name, None
+        )
 
 
 class CdkMetadataResource(_Handler, CloudFormationModel):
@@ -445,6 +521,8 @@ HANDLED_TYPES = sorted(
         SubscriptionResource,
         AlarmResource,
         GlobalTableResource,
+        PipelineResource,
+        ScheduleResource,
         CdkMetadataResource,
     )
 )
@@ -463,7 +541,9 @@ def _kms_key_create(
     if tags:
         converted = [{"TagKey": t["Key"], "TagValue": t["Value"]} if "Key" in t else t for t in tags]
         cloudformation_json = {**cloudformation_json, "Properties": {**props, "Tags": converted}}
-    return _original_kms_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    return _original_kms_key_create(
+        cls, resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
 
 
 _original_create_change_set = CloudFormationBackend.create_change_set
@@ -480,7 +560,9 @@ def _create_change_set(self: CloudFormationBackend, *args: Any, **kwargs: Any) -
     return change_set_id, stack_id
 
 
-def _execute_change_set(self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None) -> None:
+def _execute_change_set(
+    self: CloudFormationBackend, change_set_name: str, stack_name: str | None = None
+) -> None:
     """After moto applies a change set: the stack's outputs and exports follow the new template
     (moto kept the outputs of the template the stack was created with, none for a change set)."""
     _original_execute_change_set(self, change_set_name, stack_name)

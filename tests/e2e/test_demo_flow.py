@@ -61,13 +61,25 @@ def _ledger(scenario: Scenario) -> list[tuple[str, int, int | None]]:
 
 
 def test_every_step_ran(played: tuple[Scenario, list[StepResult]]) -> None:
-    assert len(played[1]) == 7
+    assert len(played[1]) == 8
+
+
+def test_the_team_pipeline_was_deployed_into_the_team_account(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[8]["pipeline"] == "mlops-fraud"
+    assert steps[8]["steps"] == ["Train", "Evaluate", "CheckMetricThreshold"]
+    assert steps[8]["group"] == "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/fraud-detector"
 
 
 def test_the_state_file_names_everything_a_script_needs(scenario: Scenario) -> None:
     info = scenario.info
     assert info["endpoint_url"].startswith("http://localhost:")
-    assert set(info["accounts"]) == {"111111111111", "222222222222", "333333333333", "444444444444", "555555555555"}
+    assert set(info["accounts"]) == {
+        "111111111111",
+        "222222222222",
+        "333333333333",
+        "444444444444",
+        "555555555555",
+    }
     assert info["roles"]["fraud"] == {
         "account": "222222222222",
         "approver_account": "444444444444",
@@ -81,7 +93,12 @@ def test_the_state_file_names_everything_a_script_needs(scenario: Scenario) -> N
 
 def test_stacks_are_deployed_in_their_accounts(scenario: Scenario) -> None:
     registry = {s["StackName"] for s in scenario.registry("cloudformation").describe_stacks()["Stacks"]}
-    assert {"MlopsRegistry", "MlopsRegistryTeams0", "MlopsDeployer", "MlopsServing-111111111111-eu-west-1"} <= registry
+    assert {
+        "MlopsRegistry",
+        "MlopsRegistryTeams0",
+        "MlopsDeployer",
+        "MlopsServing-111111111111-eu-west-1",
+    } <= registry
     serving = {s["StackName"] for s in scenario.serving("cloudformation").describe_stacks()["Stacks"]}
     assert "MlopsServing-333333333333-eu-west-1" in serving
     statuses = scenario.registry("cloudformation").describe_stacks(StackName="MlopsDeployer")["Stacks"][0]
@@ -123,7 +140,9 @@ def test_rejecting_v2_rolled_back_to_v1(steps: dict[int, dict[str, Any]]) -> Non
     assert (steps[5]["ledger"]["status"], int(steps[5]["ledger"]["version"])) == ("live", 1)
 
 
-def test_the_alarm_rolled_v3_back_and_v1_still_serves(scenario: Scenario, steps: dict[int, dict[str, Any]]) -> None:
+def test_the_alarm_rolled_v3_back_and_v1_still_serves(
+    scenario: Scenario, steps: dict[int, dict[str, Any]]
+) -> None:
     assert steps[6]["served"] == 1
     assert int(steps[6]["ledger"]["serving_version"]) == 1
     endpoint = scenario.endpoint()
@@ -154,7 +173,8 @@ def test_the_deployer_queue_is_drained_and_nothing_went_to_the_dlq(scenario: Sce
     def waiting(name: str) -> int:
         url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
         attrs = sqs.get_queue_attributes(
-            QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
         )["Attributes"]
         return int(attrs["ApproximateNumberOfMessages"]) + int(attrs["ApproximateNumberOfMessagesNotVisible"])
 
@@ -165,5 +185,14 @@ def test_the_deployer_queue_is_drained_and_nothing_went_to_the_dlq(scenario: Sce
 def test_mlops_history_answers_the_point_in_time_question(steps: dict[int, dict[str, Any]]) -> None:
     timeline = steps[7]["timeline"]
     statuses = [line.split()[1] for line in timeline.splitlines()[1:]]
-    assert statuses == ["in_progress", "live", "in_progress", "live", "in_progress", "live", "in_progress", "rolled_back"]
+    assert statuses == [
+        "in_progress",
+        "live",
+        "in_progress",
+        "live",
+        "in_progress",
+        "live",
+        "in_progress",
+        "rolled_back",
+    ]
     assert f"333333333333/eu-west-1/{ENDPOINT} served version 2 at {steps[7]['at']}" in steps[7]["answer"]

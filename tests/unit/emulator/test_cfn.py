@@ -271,6 +271,27 @@ def _template() -> dict[str, Any]:
                 },
             },
             "CDKMetadata": {"Type": "AWS::CDK::Metadata", "Properties": {"Analytics": "v2:deflate64:xyz"}},
+            "Pipeline": {
+                "Type": "AWS::SageMaker::Pipeline",
+                "Properties": {
+                    "PipelineName": "mlops-fraud",
+                    "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    "PipelineDefinition": {
+                        "PipelineDefinitionBody": json.dumps({"Version": "2020-12-01", "Steps": []})
+                    },
+                },
+            },
+            "Schedule": {
+                "Type": "AWS::Scheduler::Schedule",
+                "Properties": {
+                    "ScheduleExpression": "cron(0 3 ? * MON *)",
+                    "FlexibleTimeWindow": {"Mode": "OFF"},
+                    "Target": {
+                        "Arn": "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/mlops-fraud",
+                        "RoleArn": {"Fn::GetAtt": ["Role", "Arn"]},
+                    },
+                },
+            },
         },
         "Outputs": {
             "GroupArn": {"Value": {"Fn::GetAtt": ["Group", "ModelPackageGroupArn"]}},
@@ -324,6 +345,21 @@ def test_every_type_of_the_stack_is_handled(stack: dict[str, Any]) -> None:
     listed = stack["cfn"].list_stack_resources(StackName="registry")["StackResourceSummaries"]
     types = {r["ResourceType"] for r in listed}
     assert set(HANDLED_TYPES) <= types
+
+
+def test_team_pipeline_and_its_schedule_are_created(stack: dict[str, Any]) -> None:
+    sm = boto3.client("sagemaker", region_name=REGION)
+    pipeline = sm.describe_pipeline(PipelineName="mlops-fraud")
+    assert json.loads(pipeline["PipelineDefinition"]) == {"Version": "2020-12-01", "Steps": []}
+    role_name = pipeline["RoleArn"].split("/")[-1]
+    assert (
+        boto3.client("iam", region_name=REGION).get_role(RoleName=role_name)["Role"]["Arn"]
+        == pipeline["RoleArn"]
+    )
+    schedules = boto3.client("scheduler", region_name=REGION).list_schedules()["Schedules"]
+    assert [s["Target"]["Arn"] for s in schedules] == [
+        "arn:aws:sagemaker:eu-west-1:123456789012:pipeline/mlops-fraud"
+    ]
 
 
 def test_model_package_group_and_its_policy(stack: dict[str, Any]) -> None:
