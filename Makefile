@@ -21,6 +21,7 @@ TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_
 help:
 	@echo "make demo   - the whole flow on the local AWS emulator (installs first)"
 	@echo "make test   - every check: ruff, mypy, pytest, cdk synth with cdk-nag, cfn-lint (installs first)"
+	@echo "make local  - the emulator with every stack deployed, for your own scripts (Ctrl-C stops it)"
 	@echo "make bench  - performance figures"
 
 $(INSTALLED): requirements.txt requirements-dev.txt pipelines/requirements.txt pyproject.toml
@@ -38,6 +39,7 @@ install: $(INSTALLED) $(NODE_INSTALLED)
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py

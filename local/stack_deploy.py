@@ -34,7 +34,13 @@ QUIET_ENV = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 # Variables that would point the CLI somewhere else than the account we mean.
-_DROP = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+_DROP = (
+    "AWS_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+)
 
 Log = Callable[[str], None]
 
@@ -114,7 +120,18 @@ def synth(config: Path, out_dir: Path, *, log: Log = print, nag: bool = False) -
     )
     env.pop("AWS_ENDPOINT_URL", None)
     app = f"{sys.executable} app.py"
-    args = [*CDK, "synth", "--no-notices", "--quiet", "--app", app, "-o", str(out_dir), "-c", f"config={config}"]
+    args = [
+        *CDK,
+        "synth",
+        "--no-notices",
+        "--quiet",
+        "--app",
+        app,
+        "-o",
+        str(out_dir),
+        "-c",
+        f"config={config}",
+    ]
     _run("cdk synth", args, env, log)
     return read_assembly(out_dir)
 
@@ -151,7 +168,12 @@ def bootstrap(
 
 
 def deploy_stacks(
-    endpoint_url: str, creds: Credentials, assembly: Assembly, stacks: Iterable[StackInfo], *, log: Log = print
+    endpoint_url: str,
+    creds: Credentials,
+    assembly: Assembly,
+    stacks: Iterable[StackInfo],
+    *,
+    log: Log = print,
 ) -> None:
     stacks = list(stacks)
     region = stacks[0].region
@@ -192,7 +214,9 @@ def deploy_all(
     with ThreadPoolExecutor(max_workers=4) as pool:
         _all(
             pool.map(
-                lambda env: bootstrap(endpoint_url, credentials[env[0]], env[0], env[1], assembly.directory, log=log),
+                lambda env: bootstrap(
+                    endpoint_url, credentials[env[0]], env[0], env[1], assembly.directory, log=log
+                ),
                 assembly.environments,
             )
         )
@@ -202,7 +226,9 @@ def deploy_all(
                 groups.setdefault((stack.account, stack.region), []).append(stack)
             _all(
                 pool.map(
-                    lambda item: deploy_stacks(endpoint_url, credentials[item[0][0]], assembly, item[1], log=log),
+                    lambda item: deploy_stacks(
+                        endpoint_url, credentials[item[0][0]], assembly, item[1], log=log
+                    ),
                     sorted(groups.items()),
                 )
             )

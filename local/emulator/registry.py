@@ -101,7 +101,9 @@ def _authorize_cross_account(
     doc = getattr(group, "resource_policy", None)
     context = {
         "aws:PrincipalAccount": [caller_account],
-        "aws:PrincipalArn": [re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)],
+        "aws:PrincipalArn": [
+            re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
+        ],
         **organizations.context_of(caller_account),
     }
     if doc and policy.evaluate([doc], action, resource_arn, context, caller=(caller_arn, caller_account)) is (

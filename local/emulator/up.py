@@ -194,7 +194,9 @@ class LocalAws:
         variables = dict((function.get("Environment") or {}).get("Variables") or {})
         deployments = variables.get("DEPLOYMENTS")
         if not deployments:
-            deployments = deployed_code_file(admin, self.url, DEPLOYER_FUNCTION_NAME, variables["DEPLOYMENTS_FILE"])
+            deployments = deployed_code_file(
+                admin, self.url, DEPLOYER_FUNCTION_NAME, variables["DEPLOYMENTS_FILE"]
+            )
         assert self.workdir is not None
         deployments_file = self.workdir / "deployments.json"
         deployments_file.write_text(deployments)
@@ -282,9 +284,18 @@ def _fresh_sandbox() -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlops local up", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config/example.yaml)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"emulator port (default {DEFAULT_PORT}; 0 = any free port)")
-    parser.add_argument("--state-file", type=Path, help=f"where to write the JSON file (default: <workdir>/{STATE_FILE})")
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help="config file (default: config/example.yaml)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"emulator port (default {DEFAULT_PORT}; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--state-file", type=Path, help=f"where to write the JSON file (default: <workdir>/{STATE_FILE})"
+    )
     args = parser.parse_args(argv)
 
     stop = threading.Event()

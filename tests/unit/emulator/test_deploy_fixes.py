@@ -43,12 +43,18 @@ def test_change_set_stacks_export_outputs_and_import_them(aws: None) -> None:
             "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": "artifacts"}},
         },
         "Outputs": {
-            "BucketArn": {"Value": {"Fn::GetAtt": ["Bucket", "Arn"]}, "Export": {"Name": "Producer:BucketArn"}},
+            "BucketArn": {
+                "Value": {"Fn::GetAtt": ["Bucket", "Arn"]},
+                "Export": {"Name": "Producer:BucketArn"},
+            },
             "KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}},
         },
     }
     assert _stack(cfn, "Producer", producer) == "CREATE_COMPLETE"
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName="Producer")["Stacks"][0]["Outputs"]}
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in cfn.describe_stacks(StackName="Producer")["Stacks"][0]["Outputs"]
+    }
     assert outputs["BucketArn"] == "arn:aws:s3:::artifacts"
     assert [e["Name"] for e in cfn.list_exports()["Exports"]] == ["Producer:BucketArn"]
     key_id = outputs["KeyArn"].rsplit("/", 1)[1]
@@ -59,7 +65,11 @@ def test_change_set_stacks_export_outputs_and_import_them(aws: None) -> None:
         "Resources": {
             "Imported": {
                 "Type": "AWS::SSM::Parameter",
-                "Properties": {"Name": "imported", "Type": "String", "Value": {"Fn::ImportValue": "Producer:BucketArn"}},
+                "Properties": {
+                    "Name": "imported",
+                    "Type": "String",
+                    "Value": {"Fn::ImportValue": "Producer:BucketArn"},
+                },
             },
         },
     }
@@ -135,7 +145,9 @@ def test_create_model_needs_an_existing_package(sm: Any) -> None:
     assert sm.describe_model(ModelName="ok")["Containers"][0]["ModelPackageName"] == arn
     with pytest.raises(ClientError) as missing:
         sm.create_model(
-            ModelName="missing", ExecutionRoleArn=role, Containers=[{"ModelPackageName": arn.replace("/1", "/9")}]
+            ModelName="missing",
+            ExecutionRoleArn=role,
+            Containers=[{"ModelPackageName": arn.replace("/1", "/9")}],
         )
     assert "not found" in missing.value.response["Error"]["Message"]
 
@@ -148,10 +160,16 @@ def test_event_source_mapping_does_not_consume_the_queue(aws: None) -> None:
     role = iam.create_role(RoleName="fn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = boto3.client("lambda", region_name=REGION)
     lam.create_function(
-        FunctionName="fn", Runtime="python3.12", Role=role, Handler="x.handler", Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18}
+        FunctionName="fn",
+        Runtime="python3.12",
+        Role=role,
+        Handler="x.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
     )
     lam.create_event_source_mapping(FunctionName="fn", EventSourceArn=arn, BatchSize=1)
-    assert lam.list_event_source_mappings(FunctionName="fn")["EventSourceMappings"][0]["EventSourceArn"] == arn
+    assert (
+        lam.list_event_source_mappings(FunctionName="fn")["EventSourceMappings"][0]["EventSourceArn"] == arn
+    )
     sqs.send_message(QueueUrl=url, MessageBody="hello")
     seen: list[str] = []
     runner = SqsRunner(

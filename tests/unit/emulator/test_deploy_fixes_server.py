@@ -67,7 +67,8 @@ def test_cross_account_create_model_follows_the_group_policy_and_organization(
         "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}},
     }
     registry.put_model_package_group_policy(
-        ModelPackageGroupName="cross", ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+        ModelPackageGroupName="cross",
+        ResourcePolicy=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
     )
     serving = _client("sagemaker", server, SERVING)
     role = f"arn:aws:iam::{SERVING}:role/exec"
