@@ -316,8 +316,8 @@ class Scenario:
         return {
             "statuses": seen,
             "ledger": live,
-            "deployment_config": self.endpoint()["LastDeploymentConfig"],
-        }  # type: ignore[index]
+            "deployment_config": (self.endpoint() or {})["LastDeploymentConfig"],
+        }
 
     def _reject_v2(self) -> dict[str, Any]:
         time.sleep(0.01)  # a point in time strictly between "v2 live" and the rejection
