@@ -17,6 +17,7 @@ from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoin
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, EXECUTION_ROLE_NAME, rollback_alarm_names
 from stacks.constructs.notifications import DeploymentNotifications
+from stacks.constructs.operations_dashboard import OperationsDashboard
 
 
 def _role_arn(stack: Stack, account: str, name: str) -> str:
@@ -113,6 +114,14 @@ class DeployerStack(Stack):
                 ),
                 organization_id=registry.organization_id,
             )
+        self.dashboard = OperationsDashboard(
+            self,
+            "Operations",
+            queue=self.queue.queue,
+            dead_letters=self.queue.dead_letters,
+            function=self.deployer.function,
+            alarms=[self.queue.dlq_alarm, self.deployer.errors_alarm],
+        )
         CfnOutput(self, "LedgerTableName", value=self.ledger.table.table_name)
         CfnOutput(
             self,

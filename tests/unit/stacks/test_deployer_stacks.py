@@ -214,3 +214,15 @@ def test_ledger_is_keyed_for_point_in_time_queries_and_retained(synth: Synthesiz
     (replica,) = props["Replicas"]
     assert replica["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert replica["DeletionProtectionEnabled"] is True
+
+
+def test_operations_dashboard_shows_queue_dead_letters_function_and_alarms(synth: Synthesized) -> None:
+    dashboard = one(synth, "MlopsDeployer", "AWS::CloudWatch::Dashboard", DashboardName="mlops-deployments")
+    body = render(dashboard["Properties"]["DashboardBody"])
+    dlq = logical_id(synth, "MlopsDeployer", "AWS::SQS::Queue", QueueName="mlops-deployer-dlq")
+    for needle in (f"<getatt:{dlq}.QueueName>", "ApproximateAgeOfOldestMessage", "Errors", "Duration", "alarms"):
+        assert needle in body, needle
+    dlq_alarm = logical_id(
+        synth, "MlopsDeployer", "AWS::CloudWatch::Alarm", AlarmName="mlops-deployer-dead-letters"
+    )
+    assert f"<getatt:{dlq_alarm}.Arn>" in body
