@@ -174,7 +174,9 @@ def _only_keys(data: Mapping[str, Any], path: str, required: set[str], optional:
 def _account(value: Any, path: str) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         raise ConfigError(
-            path, value, "an account id must be a quoted string of 12 digits (YAML reads unquoted digits as a number)"
+            path,
+            value,
+            "an account id must be a quoted string of 12 digits (YAML reads unquoted digits as a number)",
         )
     if not isinstance(value, str) or not ACCOUNT_RE.match(value):
         raise ConfigError(path, value, "an AWS account id is exactly 12 digits (quote it)")
