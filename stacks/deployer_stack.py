@@ -104,14 +104,7 @@ class DeployerStack(Stack):
                 queue=self.queue.queue,
                 groups=groups,
                 endpoints=endpoints,
-                serving_accounts=sorted(
-                    {
-                        d.account
-                        for d in deployments
-                        if (d.account, d.region) != (registry.account, registry.region)
-                    }
-                    - {registry.account}
-                ),
+                serving_accounts=serving_accounts,  # the registry account's own events need no bus policy
                 organization_id=registry.organization_id,
             )
         self.dashboard = OperationsDashboard(
