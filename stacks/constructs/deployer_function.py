@@ -58,7 +58,6 @@ class DeployerFunction(Construct):
         registry_account: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         deployments_json = json.dumps(list(deployments), indent=1, sort_keys=True)
         self.role = iam.Role(
             self,
@@ -122,7 +121,6 @@ class DeployerFunction(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.errors_alarm.add_alarm_action(actions.SnsAction(topic))
-        self.stack = stack
 
     def _policy_logical_id(self) -> str:
         policy = self.role.node.try_find_child("DefaultPolicy")
