@@ -150,6 +150,7 @@ class SqsRunner:
         wait_time_seconds: int = 1,
         report_batch_item_failures: bool = True,
         timeout_seconds: float = 30.0,
+        credentials: Callable[[], dict[str, str]] | None = None,
     ) -> None:
         if not 1 <= batch_size <= 10:
             raise ValueError(f"batch_size must be 1-10 (one ReceiveMessage call), got {batch_size}")
@@ -162,6 +163,8 @@ class SqsRunner:
         self.wait_time_seconds = wait_time_seconds
         self.report_batch_item_failures = report_batch_item_failures
         self.timeout_seconds = timeout_seconds
+        # the execution role's credential variables, asked for before every invocation (they rotate)
+        self.credentials = credentials
         self.region = sqs_client.meta.region_name
         attrs = sqs_client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
         self.queue_arn: str = attrs["Attributes"]["QueueArn"]
@@ -177,6 +180,7 @@ class SqsRunner:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             **self.environment,
+            **(self.credentials() if self.credentials is not None else {}),
         }
 
     def poll_once(self) -> BatchResult:

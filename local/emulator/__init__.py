@@ -33,12 +33,13 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3
+    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3, service_iam
 
     events.install()
     endpoints.install()
     registry.install()
     iam.install()
+    service_iam.install()
     cfn.install()
     s3.install()
     auth.install()

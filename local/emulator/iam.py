@@ -59,6 +59,15 @@ def _package_arn(self: SageMakerResponse, name_or_arn: str) -> str:
     return mapped or _arn(self, "model-package", name_or_arn)
 
 
+def _group_versions(self: SageMakerResponse, group: str) -> str:
+    """``model-package/<group>/*``: every version of a group (name or ARN)."""
+    if _ARN.match(group):
+        prefix, name = group.split(":model-package-group/")
+    else:
+        prefix, name = f"arn:{self.partition}:sagemaker:{self.region}:{self.current_account}", group
+    return f"{prefix}:model-package/{name.lower()}/*"
+
+
 def resources(self: SageMakerResponse) -> list[str]:
     """Every resource ARN the current SageMaker call is authorized against."""
     action = self._get_action()
@@ -73,12 +82,11 @@ def resources(self: SageMakerResponse) -> list[str]:
         group = p("ModelPackageGroupName")
         if group:
             # the new version's number is unknown before it exists: authorize on the group's versions
-            if _ARN.match(group):
-                prefix, name = group.split(":model-package-group/")
-            else:
-                prefix, name = f"arn:{self.partition}:sagemaker:{self.region}:{self.current_account}", group
-            return [f"{prefix}:model-package/{name.lower()}/*"]
+            return [_group_versions(self, group)]
         return [_arn(self, "model-package", p("ModelPackageName") or "")]
+    if action == "ListModelPackages" and p("ModelPackageGroupName"):
+        # resource type model-package (Service Authorization Reference): the listed group's versions
+        return [_group_versions(self, p("ModelPackageGroupName"))]
     if action in ("CreateEndpoint", "UpdateEndpoint"):
         return [
             _arn(self, "endpoint", p("EndpointName")),
@@ -121,13 +129,19 @@ class _SageMakerIAMRequest(IAMRequest):
             _require(docs, "iam:PassRole", response._get_param("ExecutionRoleArn"), pass_context, caller_arn)
 
 
-def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str]]:
+def base_context(response: Any, caller_arn: str) -> dict[str, list[str]]:
+    """The global condition keys of a request: ``aws:PrincipalArn`` (the role of a role session),
+    ``aws:PrincipalAccount``, ``aws:RequestedRegion``."""
     role = re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
-    context = {
+    return {
         "aws:PrincipalArn": [role],
         "aws:PrincipalAccount": [response.current_account],
         "aws:RequestedRegion": [response.region],
     }
+
+
+def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str]]:
+    context = base_context(response, caller_arn)
     if response._get_action() in _APPROVAL_ACTIONS:
         status = response._get_param("ModelApprovalStatus")
         if status is not None:
@@ -135,18 +149,25 @@ def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str
     return context
 
 
-def _require(docs: list[Any], action: str, resource: str, context: dict[str, list[str]], who: str) -> None:
+def denial(
+    docs: list[Any], action: str, resource: str, context: dict[str, list[str]], who: str
+) -> str | None:
+    """None when the identity policies allow ``action`` on ``resource``, else AWS's denial message."""
     decision = policy.evaluate(docs, action, resource, context)
     if decision is policy.Decision.ALLOW:
-        return
+        return None
     why = (
         "with an explicit deny in an identity-based policy"
         if decision is policy.Decision.DENY
         else f"because no identity-based policy allows the {action} action"
     )
-    raise AccessDeniedException(
-        f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
-    )
+    return f"User: {who} is not authorized to perform: {action} on resource: {resource} {why}"
+
+
+def _require(docs: list[Any], action: str, resource: str, context: dict[str, list[str]], who: str) -> None:
+    message = denial(docs, action, resource, context, who)
+    if message is not None:
+        raise AccessDeniedException(message)
 
 
 def _authenticate_and_authorize_normal_action(self: SageMakerResponse, resource: str = "*") -> None:
@@ -169,4 +190,4 @@ def install() -> None:
     )
 
 
-__all__ = ["install", "resources"]
+__all__ = ["base_context", "denial", "install", "resources"]

@@ -3,9 +3,11 @@
 Starts the emulator (moto + this extension) on ``localhost:PORT``, gives every account of the config
 an admin user, switches IAM enforcement on, bootstraps and deploys every stack with the real CDK CLI
 (:mod:`local.stack_deploy`), then runs the deployed deployer function: :mod:`local.runner` polls
-its queue and calls its handler in-process, with the function's deployed environment and its role's
-the registry account admin's credentials (see :func:`function_credentials`). Writes a JSON file for scripts (format below; its
-path is printed on a line of its own), prints ``ready`` and runs until Ctrl-C or SIGTERM.
+its queue and calls its handler in-process, with the function's deployed environment and, as Lambda
+does, the credentials of its execution role (``mlops-deployer``), renewed before they expire; the
+runner polls the queue with them too (see :class:`FunctionRole`). Writes a JSON file for scripts
+(format below; its path is printed on a line of its own), prints ``ready`` and runs until Ctrl-C or
+SIGTERM.
 
 The JSON file::
 
@@ -44,11 +46,13 @@ from types import FrameType
 from typing import Any
 
 import boto3
+import botocore.session
+from botocore.credentials import RefreshableCredentials
 from moto import settings
 from moto.core.authorization import ActionAuthenticatorMixin
 
 from local import stack_deploy
-from local.emulator import organizations
+from local.emulator import organizations, service_roles
 from local.emulator.server import Credentials, EmulatorServer, create_account_admins, enable_auth
 from local.runner import SqsRunner, from_event_source_mapping
 from stacks.config import ProjectConfig, load_config
@@ -78,21 +82,40 @@ def accounts_of(config: ProjectConfig) -> list[str]:
     return sorted(found)
 
 
-def function_credentials(creds: Credentials) -> dict[str, str]:
-    """The credentials the handler runs with: the registry account's admin.
+class FunctionRole:
+    """The execution role's credentials, as Lambda hands them to a function.
 
-    Lambda would give the function its execution role's credentials. moto authorizes DynamoDB, SNS
-    and STS calls against resource ``*``, so the role's resource-scoped statements (``dynamodb:Query``
-    on the ledger table, ``sts:AssumeRole`` on the deploy-access roles) would all be denied here; the
-    admin stands in for the role. The SageMaker calls in serving accounts still go through the
-    deploy-access role the deployer assumes, whose policy the emulator enforces.
+    Lambda assumes the role as ``lambda.amazonaws.com`` (the principal its trust policy names); here
+    :mod:`local.emulator.service_roles` makes that session in the emulator after checking the trust
+    policy, and renews it 15 minutes before it expires (sessions last an hour). A renewal also drops the
+    deployer's cached clients, as a new sandbox would. Every call the handler makes, and the runner's
+    ``ReceiveMessage``/``DeleteMessageBatch``, is authorized against the role's policies; calls in
+    serving accounts go through the deploy-access role the deployer assumes with it.
     """
-    return {
-        "AWS_ACCESS_KEY_ID": creds.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
-        "AWS_SESSION_TOKEN": "",  # a token from the caller's environment would make moto reject the key
-        "AWS_SECURITY_TOKEN": "",
-    }
+
+    def __init__(self, role_arn: str, region: str, function_name: str) -> None:
+        self.role_arn = role_arn
+        self.region = region
+        self._credentials = service_roles.RenewingRoleCredentials(
+            role_arn,
+            region=region,
+            session_name=function_name,
+            on_renew=lambda _: _fresh_sandbox(),
+        )
+
+    def environment(self) -> dict[str, str]:
+        """``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN`` of the current session."""
+        return self._credentials.environment()
+
+    def session(self) -> Any:
+        """A boto3 session whose credentials follow the renewals (for the queue poller)."""
+        core = botocore.session.get_session()
+        core._credentials = RefreshableCredentials.create_from_metadata(  # noqa: SLF001
+            metadata=self._credentials.botocore_metadata(),
+            refresh_using=self._credentials.botocore_metadata,
+            method="lambda-execution-role",
+        )
+        return boto3.session.Session(botocore_session=core, region_name=self.region)
 
 
 def deployed_code_file(session: Any, endpoint_url: str, function_name: str, member: str) -> str:
@@ -128,6 +151,7 @@ class LocalAws:
 
     server: EmulatorServer | None = None
     runner: SqsRunner | None = None
+    function_role: FunctionRole | None = None
     credentials: dict[str, Credentials] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
     _saved_auth: tuple[Any, int] | None = None
@@ -205,17 +229,19 @@ class LocalAws:
             "DEPLOYMENTS": deployments,
             "AWS_ENDPOINT_URL": self.url,
             **({"LOG_LEVEL": self.function_log_level} if self.function_log_level else {}),
-            **function_credentials(self.credentials[config.registry.account]),
         }
+        role = FunctionRole(function["Role"], region, DEPLOYER_FUNCTION_NAME)
         _fresh_sandbox()
         sys.path.insert(0, str(ROOT / "lambdas")) if str(ROOT / "lambdas") not in sys.path else None
         runner = from_event_source_mapping(
             lambda_client=lam,
-            sqs_client=admin.client("sqs", endpoint_url=self.url),
+            sqs_client=role.session().client("sqs", endpoint_url=self.url),
             function_name=DEPLOYER_FUNCTION_NAME,
             wait_time_seconds=1,
+            credentials=role.environment,
         )
         runner.environment = environment
+        self.function_role = role
         self.runner = runner.start()
         self.info = {
             "endpoint_url": self.url,

@@ -13,7 +13,9 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.base_backend import BackendDict
 
 from local.demo import ALARM, ENDPOINT, GROUP, Scenario, StepResult
@@ -24,16 +26,14 @@ pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI
 
 
 @pytest.fixture(scope="module")
-def played() -> Iterator[tuple[Scenario, list[StepResult]]]:
+def local_aws() -> Iterator[LocalAws]:
     root = logging.getLogger()
     saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
     BackendDict.reset()
     local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
     try:
         local.start()
-        scenario = Scenario(local.info, say=lambda message: None)
-        results = scenario.run()
-        yield scenario, results
+        yield local
     finally:
         local.stop()
         BackendDict.reset()
@@ -41,6 +41,12 @@ def played() -> Iterator[tuple[Scenario, list[StepResult]]]:
         root.setLevel(saved[0])
         for handler, formatter in saved[1]:
             handler.setFormatter(formatter)
+
+
+@pytest.fixture(scope="module")
+def played(local_aws: LocalAws) -> tuple[Scenario, list[StepResult]]:
+    scenario = Scenario(local_aws.info, say=lambda message: None)
+    return scenario, scenario.run()
 
 
 @pytest.fixture(scope="module")
@@ -196,3 +202,26 @@ def test_mlops_history_answers_the_point_in_time_question(steps: dict[int, dict[
         "rolled_back",
     ]
     assert f"333333333333/eu-west-1/{ENDPOINT} served version 2 at {steps[7]['at']}" in steps[7]["answer"]
+
+
+def test_the_deployer_ran_with_its_execution_role(local_aws: LocalAws, played: Any) -> None:
+    """The whole scenario passed with the handler holding only mlops-deployer's credentials."""
+    assert local_aws.runner is not None and local_aws.function_role is not None
+    assert local_aws.function_role.role_arn == "arn:aws:iam::111111111111:role/mlops-deployer"
+    env = local_aws.runner._lambda_env()
+    session = boto3.session.Session(
+        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=env["AWS_SESSION_TOKEN"],
+        region_name=local_aws.info["region"],
+    )
+    sts = session.client("sts", endpoint_url=local_aws.url)
+    assert sts.get_caller_identity()["Arn"].startswith(
+        "arn:aws:sts::111111111111:assumed-role/mlops-deployer/"
+    )
+    ledger = session.client("dynamodb", endpoint_url=local_aws.url)
+    with pytest.raises(ClientError) as err:  # the append-only ledger: the role cannot delete entries
+        ledger.delete_item(
+            TableName=local_aws.info["ledger_table"], Key={"endpoint_id": {"S": "x"}, "at": {"S": "y"}}
+        )
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException"

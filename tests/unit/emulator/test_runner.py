@@ -118,6 +118,24 @@ def test_event_shape_context_environment_and_deletion(sqs: Any) -> None:
     assert "LEDGER_TABLE" not in os.environ
 
 
+def test_credentials_are_asked_for_before_every_invocation(sqs: Any) -> None:
+    queue, _ = _queues(sqs)
+    keys = iter(["AKIAFIRST", "AKIASECOND"])
+    seen: list[str | None] = []
+    runner = SqsRunner(
+        handler=lambda event, context: seen.append(os.environ.get("AWS_ACCESS_KEY_ID")),
+        queue_url=queue,
+        sqs_client=sqs,
+        wait_time_seconds=0,
+        credentials=lambda: {"AWS_ACCESS_KEY_ID": next(keys)},  # e.g. a renewed role session
+    )
+    for body in ("a", "b"):
+        _send(sqs, queue, body)
+        runner.poll_once()
+    assert seen == ["AKIAFIRST", "AKIASECOND"]
+    assert os.environ.get("AWS_ACCESS_KEY_ID") == "testing"
+
+
 def test_batch_item_failures_stay_then_go_to_the_dlq(sqs: Any) -> None:
     queue, dlq = _queues(sqs, visibility=0, max_receive=2)
     _send(sqs, queue, "ok", "poison")

@@ -1,0 +1,275 @@
+"""IAM authorization of DynamoDB, SNS, SQS and STS calls on their real resource ARNs.
+
+moto authorizes DynamoDB and SNS calls against resource ``*``; SQS and STS calls name their queue or
+role, but moto's own matcher turns a conditional Allow that does not match into a Deny and knows only
+``StringEquals``. So a role whose statements name resources (the deployer's ``dynamodb:PutItem`` on
+the ledger table, ``sns:Publish`` on its topic, ``sts:AssumeRole`` on the serving accounts' roles) was
+denied everything. Here each of those response classes gets ``_authenticate_and_authorize_normal_action``:
+moto's signature check, then the caller's identity policies evaluated with :mod:`local.emulator.policy`
+(the operators of :mod:`local.emulator.iam`, with ``aws:PrincipalArn``, ``aws:PrincipalAccount``,
+``aws:RequestedRegion``) for every (action, resource) pair the call needs:
+
+- DynamoDB: any call with ``TableName`` on ``table/<name>`` (``table/<name>/index/<index>`` when a
+  Query or Scan names ``IndexName``); ``BatchGetItem``/``BatchWriteItem`` on each table as
+  ``GetItem``/``PutItem``/``DeleteItem``, as AWS authorizes them;
+- SNS: any call with ``TopicArn`` (``Publish`` also with a topic ``TargetArn``) on that topic,
+  ``CreateTopic`` on the topic it names; ``Publish`` to a topic encrypted with a KMS key also needs
+  ``kms:GenerateDataKey`` and ``kms:Decrypt`` on that key (AWS requires both of the publisher);
+- SQS: any call with ``QueueUrl`` (``GetQueueUrl``/``CreateQueue``: ``QueueName``) on the queue ARN,
+  the batch calls as their single-message actions (``sqs:SendMessage``, ``sqs:DeleteMessage``,
+  ``sqs:ChangeMessageVisibility``: IAM has no batch actions); on a queue with a KMS key,
+  ``ReceiveMessage`` also needs ``kms:Decrypt`` and ``SendMessage`` ``kms:GenerateDataKey`` and
+  ``kms:Decrypt`` on it;
+- STS: ``AssumeRole`` on ``RoleArn``; then moto's own trust-policy check, which runs only for a role
+  of the caller's account (cross-account trust policies are not checked).
+
+Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
+Not evaluated: resource policies (queue, topic, key policies), KMS grants, service condition keys
+such as ``dynamodb:LeadingKeys``. Denials are worded as AWS words them: DynamoDB
+``AccessDeniedException`` (HTTP 400), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlparse
+
+from moto.core.exceptions import AccessDeniedError, JsonRESTError
+from moto.dynamodb.responses import DynamoHandler
+from moto.iam.access_control import IAMPolicy, IAMRequest
+from moto.kms.models import kms_backends
+from moto.sns.models import sns_backends
+from moto.sns.responses import SNSResponse
+from moto.sqs.models import sqs_backends
+from moto.sqs.responses import SQSResponse
+from moto.sts.responses import TokenResponse
+
+from .iam import base_context, denial
+
+Requirement = tuple[str, str]  # (IAM action, resource ARN)
+Requirements = Callable[[Any], list[Requirement] | None]
+
+
+def _params(response: Any) -> dict[str, Any]:
+    params = getattr(response, "params", None)
+    return params if isinstance(params, dict) else {}
+
+
+def _prefix(response: Any, service: str, account: str | None = None, region: str | None = None) -> str:
+    return f"arn:{response.partition}:{service}:{region or response.region}:{account or response.current_account}"
+
+
+# --- KMS keys of encrypted topics and queues -------------------------------------------------------
+
+
+def _key_arn(key_id: str, account: str, region: str) -> str | None:
+    """The ARN of a key given as id, ARN, alias name or alias ARN (None when it does not exist)."""
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return key_id
+    if key_id.startswith("arn:") and ":alias/" in key_id:
+        parts = key_id.split(":")
+        region, account = parts[3], parts[4]
+    try:
+        backend = kms_backends[account][region]
+        return str(backend.describe_key(key_id).arn)
+    except Exception:  # noqa: BLE001 - an unknown key: the service call reports it, not authorization
+        return None
+
+
+def _kms(key_id: str | None, account: str, region: str, actions: tuple[str, ...]) -> list[Requirement]:
+    arn = _key_arn(key_id, account, region) if key_id else None
+    return [(action, arn) for action in actions] if arn else []
+
+
+# --- DynamoDB ---------------------------------------------------------------------------------------
+
+_BATCH_ITEM_ACTIONS = {"PutRequest": "PutItem", "DeleteRequest": "DeleteItem"}
+
+
+def _table_arn(response: Any, name: str) -> str:
+    return name if name.startswith("arn:") else f"{_prefix(response, 'dynamodb')}:table/{name}"
+
+
+def dynamodb_requirements(response: Any) -> list[Requirement] | None:
+    action = response._get_action()
+    params = _params(response)
+    if action == "BatchGetItem":
+        return [
+            ("dynamodb:GetItem", _table_arn(response, t)) for t in params.get("RequestItems") or {}
+        ] or None
+    if action == "BatchWriteItem":
+        needed = {
+            (f"dynamodb:{_BATCH_ITEM_ACTIONS[kind]}", _table_arn(response, table))
+            for table, writes in (params.get("RequestItems") or {}).items()
+            for write in writes
+            for kind in write
+            if kind in _BATCH_ITEM_ACTIONS
+        }
+        return sorted(needed) or None
+    table = params.get("TableName")
+    if not table:
+        return None
+    resource = _table_arn(response, table)
+    if action in ("Query", "Scan") and params.get("IndexName"):
+        resource = f"{resource}/index/{params['IndexName']}"
+    return [(f"dynamodb:{action}", resource)]
+
+
+# --- SNS --------------------------------------------------------------------------------------------
+
+
+def sns_requirements(response: Any) -> list[Requirement] | None:
+    action = response._get_action()
+    params = _params(response)
+    if action == "CreateTopic" and params.get("Name"):
+        return [("sns:CreateTopic", f"{_prefix(response, 'sns')}:{params['Name']}")]
+    topic_arn = params.get("TopicArn")
+    if action == "Publish" and not topic_arn and ":sns:" in str(params.get("TargetArn") or ""):
+        target = str(params["TargetArn"])
+        topic_arn = target if target.count(":") == 5 else None  # a topic, not a platform endpoint
+    if not topic_arn:
+        return None
+    needed = [(f"sns:{action}", topic_arn)]
+    if action in ("Publish", "PublishBatch"):
+        _, _, _, region, account, _ = topic_arn.split(":", 5)
+        try:
+            topic = sns_backends[account][region].topics.get(topic_arn)
+        except Exception:  # noqa: BLE001
+            topic = None
+        key = getattr(topic, "kms_master_key_id", None)
+        needed += _kms(key, account, region, ("kms:GenerateDataKey", "kms:Decrypt"))
+    return needed
+
+
+# --- SQS --------------------------------------------------------------------------------------------
+
+_SQS_BATCH = {
+    "SendMessageBatch": "SendMessage",
+    "DeleteMessageBatch": "DeleteMessage",
+    "ChangeMessageVisibilityBatch": "ChangeMessageVisibility",
+}
+_SQS_KMS = {
+    "SendMessage": ("kms:GenerateDataKey", "kms:Decrypt"),
+    "ReceiveMessage": ("kms:Decrypt",),
+}
+
+
+def _queue(response: Any, params: dict[str, Any]) -> tuple[str, str] | None:
+    """(account, queue name) of the call."""
+    url = params.get("QueueUrl")
+    if url:
+        if url.startswith(("http://", "https://")):
+            parts = [p for p in urlparse(url).path.split("/") if p]
+            if len(parts) >= 2:
+                return parts[-2], parts[-1]
+            return None
+        return response.current_account, url
+    name = params.get("QueueName")
+    if name:
+        return str(params.get("QueueOwnerAWSAccountId") or response.current_account), name
+    return None
+
+
+def sqs_requirements(response: Any) -> list[Requirement] | None:
+    action = response._get_action()
+    found = _queue(response, _params(response))
+    if found is None:
+        return None
+    account, name = found
+    region = response.region
+    iam_action = _SQS_BATCH.get(action, action)
+    needed = [(f"sqs:{iam_action}", f"{_prefix(response, 'sqs', account)}:{name}")]
+    if iam_action in _SQS_KMS:
+        try:
+            key = getattr(sqs_backends[account][region].get_queue(name), "kms_master_key_id", None)
+        except Exception:  # noqa: BLE001 - a missing queue: the call itself reports it
+            key = None
+        needed += _kms(key, account, region, _SQS_KMS[iam_action])
+    return needed
+
+
+# --- STS --------------------------------------------------------------------------------------------
+
+
+def sts_requirements(response: Any) -> list[Requirement] | None:
+    if response._get_action() != "AssumeRole":
+        return None
+    role_arn = _params(response).get("RoleArn")
+    return [("sts:AssumeRole", role_arn)] if role_arn else None
+
+
+# --- enforcement ------------------------------------------------------------------------------------
+
+
+class _QueryAccessDenied(AccessDeniedError):
+    """HTTP 403 with an XML error body (query-protocol services)."""
+
+    def __init__(self, error_type: str, message: str) -> None:  # noqa: D107
+        super(AccessDeniedError, self).__init__(error_type, message)
+
+
+def _denied(service: str, message: str) -> Exception:
+    if service == "dynamodb":
+        return JsonRESTError("AccessDeniedException", message)  # HTTP 400
+    if service == "sqs":
+        error = JsonRESTError("AccessDenied", message)
+        error.code = 403
+        return error
+    return _QueryAccessDenied("AuthorizationError" if service == "sns" else "AccessDenied", message)
+
+
+class _ResourceIAMRequest(IAMRequest):
+    response: Any
+    requirements: Requirements
+    service: str
+
+    def check_action_permitted(self, resource: str) -> None:
+        try:
+            needed = self.requirements(self.response)
+        except Exception:  # noqa: BLE001 - a malformed request is the action's to reject
+            needed = None
+        if needed is None:
+            super().check_action_permitted(resource)
+            return
+        caller_arn = self._access_key.arn
+        docs = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
+        context = base_context(self.response, caller_arn)
+        for action, target in needed:
+            message = denial(docs, action, target, context, caller_arn)
+            if message is not None:
+                raise _denied(self.service, message)
+        if self._action == "sts:AssumeRole":
+            target = needed[0][1]
+            if self._is_assuming_role_operation(target) and not self._check_role_trust_relationship(target):
+                self._raise_access_denied()
+
+
+def _authorizer(service: str, requirements: Requirements) -> Callable[..., None]:
+    def authorize(self: Any, resource: str = "*") -> None:
+        response = self
+
+        def make_request(**kwargs: Any) -> _ResourceIAMRequest:
+            request = _ResourceIAMRequest(**kwargs)
+            request.response, request.requirements, request.service = response, requirements, service
+            return request
+
+        self._authenticate_and_authorize_action(make_request, resource)
+
+    return authorize
+
+
+_SERVICES: list[tuple[type, str, Requirements]] = [
+    (DynamoHandler, "dynamodb", dynamodb_requirements),
+    (SNSResponse, "sns", sns_requirements),
+    (SQSResponse, "sqs", sqs_requirements),
+    (TokenResponse, "sts", sts_requirements),
+]
+
+
+def install() -> None:
+    for cls, service, requirements in _SERVICES:
+        setattr(cls, "_authenticate_and_authorize_normal_action", _authorizer(service, requirements))  # noqa: B010
+
+
+__all__ = ["dynamodb_requirements", "install", "sns_requirements", "sqs_requirements", "sts_requirements"]
