@@ -220,7 +220,13 @@ def test_operations_dashboard_shows_queue_dead_letters_function_and_alarms(synth
     dashboard = one(synth, "MlopsDeployer", "AWS::CloudWatch::Dashboard", DashboardName="mlops-deployments")
     body = render(dashboard["Properties"]["DashboardBody"])
     dlq = logical_id(synth, "MlopsDeployer", "AWS::SQS::Queue", QueueName="mlops-deployer-dlq")
-    for needle in (f"<getatt:{dlq}.QueueName>", "ApproximateAgeOfOldestMessage", "Errors", "Duration", "alarms"):
+    for needle in (
+        f"<getatt:{dlq}.QueueName>",
+        "ApproximateAgeOfOldestMessage",
+        "Errors",
+        "Duration",
+        "alarms",
+    ):
         assert needle in body, needle
     dlq_alarm = logical_id(
         synth, "MlopsDeployer", "AWS::CloudWatch::Alarm", AlarmName="mlops-deployer-dead-letters"
