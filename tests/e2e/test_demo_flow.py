@@ -225,3 +225,68 @@ def test_the_deployer_ran_with_its_execution_role(local_aws: LocalAws, played: A
             TableName=local_aws.info["ledger_table"], Key={"endpoint_id": {"S": "x"}, "at": {"S": "y"}}
         )
     assert err.value.response["Error"]["Code"] == "AccessDeniedException"
+
+
+def test_a_stage_following_endpoint_in_the_registry_account_moves_only_on_promotion(
+    scenario: Scenario,
+) -> None:
+    """recommender-prod follows the lifecycle stage Production and lives in the registry account, so the
+    deployer manages it with its own role (no deploy-access role): approval alone must not deploy it."""
+    recsys = scenario.info["roles"]["recsys"]
+    publisher = scenario.client(
+        scenario.assume(recsys["account"], recsys["publisher"], "recsys-ds"), "sagemaker"
+    )
+    approver = scenario.client(
+        scenario.assume(recsys["approver_account"], recsys["approver"], "recsys-ap"), "sagemaker"
+    )
+    bucket = f"mlops-artifacts-{scenario.info['registry_account']}-{scenario.info['region']}"
+    arn = publisher.create_model_package(
+        ModelPackageGroupName="recommender",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            "Containers": [
+                {
+                    "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/recommender:2.0",
+                    "ModelDataUrl": f"s3://{bucket}/recsys/recommender/v1/model.tar.gz",
+                }
+            ],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    registry = scenario.registry("sagemaker")
+
+    def endpoint() -> dict[str, Any] | None:
+        try:
+            return dict(registry.describe_endpoint(EndpointName="recommender-prod"))
+        except ClientError:
+            return None
+
+    approver.update_model_package(
+        ModelPackageArn=arn, ModelApprovalStatus="Approved", ApprovalDescription="ok"
+    )
+    sqs = scenario.registry("sqs")
+    counters = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+    def queue_drained() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=scenario.info["queue_url"], AttributeNames=counters)
+        return all(attributes["Attributes"][c] == "0" for c in counters)
+
+    scenario.wait("the approval event is handled", queue_drained)
+    assert endpoint() is None  # Approved is not Production
+
+    approver.update_model_package(
+        ModelPackageArn=arn,
+        ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved", "StageDescription": "ship it"},
+    )
+    created = scenario.wait(
+        "recommender-prod InService",
+        lambda: (ep := endpoint()) is not None and ep["EndpointStatus"] == "InService" and ep,
+    )
+    config = registry.describe_endpoint_config(EndpointConfigName=created["EndpointConfigName"])
+    (variant,) = config["ProductionVariants"]
+    assert (variant["InstanceType"], variant["InitialInstanceCount"]) == ("ml.c5.xlarge", 4)
+    model = registry.describe_model(ModelName=variant["ModelName"])
+    containers = model.get("Containers") or [model["PrimaryContainer"]]
+    assert containers[0]["ModelPackageName"] == arn
+    assert model["ExecutionRoleArn"] == "arn:aws:iam::111111111111:role/mlops-sagemaker-execution"
