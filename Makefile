@@ -45,7 +45,7 @@ typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py
 
 unit: install
-	$(TEST_ENV) $(PY) -m pytest
+	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest
 
 # Real CDK CLI synth of the example config; cdk-nag findings are errors, so they fail this step.
 synth: install
