@@ -19,38 +19,51 @@ class RollbackAlarms(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, endpoint: str) -> None:
         super().__init__(scope, construct_id)
         errors_name, latency_name = rollback_alarm_names(endpoint)
-        dimensions = {"EndpointName": endpoint, "VariantName": VARIANT_NAME}
-        self.errors = cloudwatch.Alarm(
-            self,
+        self.endpoint = endpoint
+        self.errors = self._alarm(
             "Errors",
-            alarm_name=errors_name,
-            alarm_description=f"{endpoint}: model 5XX errors; rolls back an in-progress deployment",
-            metric=cloudwatch.Metric(
-                namespace="AWS/SageMaker",
-                metric_name="Invocation5XXErrors",
-                dimensions_map=dimensions,
-                statistic="Sum",
-                period=Duration.minutes(1),
-            ),
+            errors_name,
+            "model 5XX errors",
+            "Invocation5XXErrors",
+            "Sum",
             threshold=ERRORS_PER_MINUTE,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            periods=1,
         )
-        self.latency = cloudwatch.Alarm(
-            self,
+        self.latency = self._alarm(
             "Latency",
-            alarm_name=latency_name,
-            alarm_description=f"{endpoint}: p99 model latency; rolls back an in-progress deployment",
+            latency_name,
+            "p99 model latency",
+            "ModelLatency",
+            "p99",
+            threshold=P99_LATENCY_MICROSECONDS,
+            periods=2,
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        name: str,
+        what: str,
+        metric_name: str,
+        statistic: str,
+        *,
+        threshold: int,
+        periods: int,
+    ) -> cloudwatch.Alarm:
+        return cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=name,
+            alarm_description=f"{self.endpoint}: {what}; rolls back an in-progress deployment",
             metric=cloudwatch.Metric(
                 namespace="AWS/SageMaker",
-                metric_name="ModelLatency",
-                dimensions_map=dimensions,
-                statistic="p99",
+                metric_name=metric_name,
+                dimensions_map={"EndpointName": self.endpoint, "VariantName": VARIANT_NAME},
+                statistic=statistic,
                 period=Duration.minutes(1),
             ),
-            threshold=P99_LATENCY_MICROSECONDS,
-            evaluation_periods=2,
+            threshold=threshold,
+            evaluation_periods=periods,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
