@@ -19,6 +19,8 @@ try:
 except ConfigError as err:
     print(f"{config_path}: {err}", file=sys.stderr)
     sys.exit(1)
+for warning in config.warnings:
+    print(f"{config_path}: warning: {warning}", file=sys.stderr)
 
 build(app, config)
 if os.environ.get("MLOPS_SKIP_NAG") != "1":

@@ -8,11 +8,12 @@ boto3 is imported here, lazily, so `mlops --help` stays fast.
 from __future__ import annotations
 
 import getpass
+import os
 import re
 import threading
 from typing import Any
 
-from mlops_cli.errors import EXIT_USAGE, CliError, translated
+from mlops_cli.errors import EXIT_USAGE, REGION_HINT, CliError, translated
 
 SESSION_NAME_PREFIX = "mlops-cli"
 
@@ -46,6 +47,10 @@ class Aws:
             connect_timeout=5,
             read_timeout=60,
         )
+        # boto3 reads AWS_DEFAULT_REGION (and the profile's region) but not AWS_REGION, which the other
+        # AWS SDKs read first (https://docs.aws.amazon.com/sdkref/latest/guide/feature-region.html):
+        # honour both, AWS_REGION first.
+        region = region or os.environ.get("AWS_REGION") or None
         base = session or boto3.Session(profile_name=profile, region_name=region)
         if role_arn:
             base = self._assume(base, role_arn, region or base.region_name)
@@ -58,7 +63,7 @@ class Aws:
     def region(self) -> str:
         region = self.session.region_name
         if not region:
-            raise CliError("no AWS region configured", EXIT_USAGE, hint="pass --region or set AWS_REGION")
+            raise CliError("no AWS region configured", EXIT_USAGE, hint=REGION_HINT)
         return str(region)
 
     def client(self, service: str, region: str | None = None) -> Any:

@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from mlops_cli.context import Context, Result
-from mlops_cli.errors import CliError
+from mlops_cli.errors import EXIT_USAGE, CliError
 from mlops_cli.formatting import cell, fields, table
 from mlops_cli.metrics import read_metrics, statistics_uri
 from mlops_cli.registry import APPROVED, Version
@@ -264,6 +264,13 @@ def _s3_source(container: dict[str, Any]) -> str | None:
 
 # compare ------------------------------------------------------------------------------------------
 def run_compare(ctx: Context, args: argparse.Namespace) -> Result:
+    if args.v1 == args.v2:
+        raise CliError(
+            f"compare needs two different versions (got {args.v1} twice)",
+            EXIT_USAGE,
+            hint=f"e.g. `mlops compare {args.group} {args.v1 - 1 or 1} {max(args.v1, 2)}` "
+            "(see `mlops versions` for the versions)",
+        )
     group = ctx.registry.group(args.group)
     packages = [
         ctx.registry.describe(args.group, v, group["ModelPackageGroupArn"]) for v in (args.v1, args.v2)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from mlops_cli.context import Context, Result
 from mlops_cli.deployments import resolve_endpoint
-from mlops_cli.errors import EXIT_NOT_FOUND, CliError
+from mlops_cli.errors import EXIT_NOT_FOUND, EXIT_USAGE, CliError
 from mlops_cli.formatting import table
 from mlops_cli.ledger import format_at, parse_time
 
@@ -27,6 +28,12 @@ def endpoint_id_of(ctx: Context, text: str) -> str:
 
 def run_history(ctx: Context, args: argparse.Namespace) -> Result:
     moment = parse_time(args.at) if args.at else None  # validate before any AWS call
+    if moment is not None and moment > datetime.now(UTC):
+        raise CliError(
+            f"--at {format_at(moment)} is in the future: the ledger records what happened, not what will",
+            EXIT_USAGE,
+            hint="use `mlops status` for what the deployer will do next, or --at now",
+        )
     eid = endpoint_id_of(ctx, args.endpoint)
     if moment is not None:
         entry = ctx.ledger.at(eid, moment)  # exactly one Query

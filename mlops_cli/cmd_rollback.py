@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from mlops_cli.cmd_approval import team_or_none
+from mlops_cli.cmd_retry import deployment_state, held_back, hold_text
 from mlops_cli.context import Context, Result
 from mlops_cli.deployments import Deployment, resolve_endpoint
 from mlops_cli.endpoints import BUSY_STATUSES, read_endpoint
@@ -91,6 +92,7 @@ def plan_rollback(
     reason: str,
     to: int | None = None,
     others: list[Deployment] = (),  # type: ignore[assignment]
+    state: dict[str, Any] | None = None,
 ) -> RollbackPlan:
     """Decide the registry changes for a rollback. Pure: raises CliError when no safe plan exists."""
     by_number = {v.version: v for v in versions}
@@ -169,6 +171,15 @@ def plan_rollback(
             f"the deployer would have nothing to deploy and {name} would keep serving version {live}",
             EXIT_USAGE,
             hint="register and approve a replacement, or pick one with --to",
+        )
+    if held_back(state, by_number[new_target]) and new_target != live:
+        assert state is not None
+        raise CliError(
+            f"after this rollback the deployer would want version {new_target}, but it holds that version "
+            f"back ({hold_text(state)}): {name} would stay on version {live}",
+            EXIT_USAGE,
+            hint=f"pick an older version with --to, or try version {new_target} once more with "
+            f"`mlops retry {name} {new_target} --reason ...`",
         )
     if to is not None and new_target != to:  # pragma: no cover - the rules above guarantee it
         raise CliError(f"internal error: plan leads to version {new_target}, not {to}", EXIT_USAGE)
@@ -271,6 +282,9 @@ def run_rollback(ctx: Context, args: argparse.Namespace) -> Result:
     group = registry.group(deployment.group)
     live, source, endpoint_status = _live_version(ctx, deployment)
     reason = f"rollback of {deployment.endpoint_id}: {args.reason}"[:MAX_DESCRIPTION]
+    # The deployer does not redeploy a version whose last attempt failed or rolled back: the plan
+    # must know, so it never promises a deployment that will not happen.
+    state = deployment_state(ctx.ledger.timeline(deployment.endpoint_id, newest_first=True, limit=25))
     plan = plan_rollback(
         deployment=deployment,
         versions=registry.versions(deployment.group),
@@ -278,6 +292,7 @@ def run_rollback(ctx: Context, args: argparse.Namespace) -> Result:
         reason=reason,
         to=args.to,
         others=deployments,
+        state=state,
     )
     text = describe_plan(plan, deployment, source, endpoint_status)
     data = {**plan.as_dict(), "live_source": source, "endpoint_status": endpoint_status, "applied": []}

@@ -16,6 +16,12 @@ EXIT_UNREACHABLE = 4  # the AWS endpoint (or the local emulator at AWS_ENDPOINT_
 EXIT_STUCK = 5  # `mlops status`: at least one endpoint is stuck or failed
 EXIT_AWS_ERROR = 6  # any other AWS API error
 
+REGION_HINT = "pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
+CREDENTIALS_HINT = (
+    "the access key is unknown, expired or mistyped: refresh your credentials (e.g. `aws sso login`), "
+    "or choose others with --profile / AWS_PROFILE"
+)
+
 _DENIED_CODES = {
     "AccessDenied",
     "AccessDeniedException",
@@ -28,8 +34,12 @@ _DENIED_CODES = {
 _INVALID_CREDENTIALS_CODES = {
     "UnrecognizedClientException",
     "InvalidClientTokenId",
+    "InvalidAccessKeyId",
+    "SignatureDoesNotMatch",
+    "InvalidSignatureException",
     "ExpiredToken",
     "ExpiredTokenException",
+    "RequestExpired",
 }
 _NOT_FOUND_CODES = {
     "ResourceNotFoundException",
@@ -93,14 +103,18 @@ def from_client_error(exc: Exception, *, needs: str | None = None, what: str | N
     code = error_code(exc)
     message = _clean(str(getattr(exc, "response", {}).get("Error", {}).get("Message", "")) or str(exc))
     operation = getattr(exc, "operation_name", "an AWS call")
+    # Checked before "denied": some services answer rejected credentials with HTTP 403 too, and then
+    # a hint about missing permissions would send the user the wrong way.
+    if code in _INVALID_CREDENTIALS_CODES:
+        return CliError(
+            f"the AWS credentials were rejected ({code}): {message}", EXIT_DENIED, hint=CREDENTIALS_HINT
+        )
     if is_denied(exc):
         return CliError(
             f"permission denied for {operation} ({code}): {message}",
             EXIT_DENIED,
             hint=f"this needs {needs}" if needs else "check the role you are using (--profile / --role-arn)",
         )
-    if code in _INVALID_CREDENTIALS_CODES:
-        return CliError(f"the AWS credentials were rejected ({code}): {message}", EXIT_DENIED)
     if is_not_found(exc):
         return CliError(f"{what or 'resource'} not found: {message}", EXIT_NOT_FOUND)
     return CliError(f"{operation} failed ({code}): {message}", EXIT_AWS_ERROR)

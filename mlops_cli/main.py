@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any, NoReturn
@@ -23,12 +24,19 @@ from mlops_cli.errors import (
     EXIT_AWS_ERROR,
     EXIT_DENIED,
     EXIT_USAGE,
+    REGION_HINT,
     CliError,
     from_client_error,
     unreachable,
 )
 
 APPROVAL_STATUSES = ("Approved", "Rejected", "PendingManualApproval")
+# SageMaker accepts any 1-63 character StageStatus; these are the statuses of the Model Registry's
+# predefined stage constructs (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html).
+# The deployer follows a stage only when its status is Approved, so a typo would never deploy: refuse it here.
+STAGE_STATUSES = ("Approved", "PendingApproval", "InProgress", "OnHold", "Rejected", "Retired")
+# arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_identifiers.html)
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +54,12 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     group.add_argument("--json", action="store_true", default=default(False), help="machine-readable output")
     group.add_argument("--profile", default=default(None), help="AWS profile (default: credential chain)")
     group.add_argument("--region", default=default(None), help="AWS region of the registry account")
-    group.add_argument("--role-arn", default=default(None), help="assume this role first (e.g. a team role)")
+    group.add_argument(
+        "--role-arn",
+        type=_role_arn,
+        default=default(None),
+        help="assume this role first (e.g. a team role: arn:aws:iam::ACCOUNT:role/mlops-TEAM-approver)",
+    )
     group.add_argument(
         "--deployer-function",
         default=default("mlops-deployer"),
@@ -76,6 +89,52 @@ def _version(text: str) -> int:
     return value
 
 
+def _role_arn(text: str) -> str:
+    if not _ROLE_ARN.fullmatch(text):
+        raise argparse.ArgumentTypeError(
+            f"invalid role ARN {text!r}: expected arn:aws:iam::<12-digit account>:role/<name>"
+        )
+    return text
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a positive integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected a positive integer")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected 0 or more") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"invalid number {text!r}: expected 0 or more")
+    return value
+
+
+def _stage_status(text: str) -> str:
+    for status in STAGE_STATUSES:
+        if status.lower() == text.lower():
+            return status
+    raise argparse.ArgumentTypeError(
+        f"invalid stage status {text!r}: choose from {', '.join(STAGE_STATUSES)}"
+    )
+
+
+def _package_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("mlops-registry-stack")
+    except PackageNotFoundError:  # running from a source tree that was not pip-installed
+        return "unknown"
+
+
 def _status(text: str) -> str:
     for status in APPROVAL_STATUSES:
         if status.lower() == text.lower():
@@ -95,6 +154,7 @@ def _lazy(module: str, function: str) -> Callable[..., Any]:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="mlops", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     _common(parser, top=True)
+    parser.add_argument("--version", action="version", version=f"mlops {_package_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
 
@@ -150,7 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("group")
     sub.add_argument("version", type=_version)
     sub.add_argument("--stage", required=True, help="lifecycle stage, e.g. Staging or Production")
-    sub.add_argument("--stage-status", default="Approved", help="stage status (default: Approved)")
+    sub.add_argument(
+        "--stage-status",
+        type=_stage_status,
+        default="Approved",
+        help=f"stage status, one of {', '.join(STAGE_STATUSES)} (default: Approved; the deployer "
+        "follows a stage only when its status is Approved)",
+    )
     sub.add_argument("--reason", help="stored as the stage description")
 
     sub = add(
@@ -165,6 +231,20 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--dry-run", action="store_true", help="print the plan, change nothing")
 
     sub = add(
+        "retry",
+        "deploy once more a version the deployer holds back after a failure or an alarm rollback",
+        _lazy("retry", "run_retry"),
+    )
+    sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
+    sub.add_argument(
+        "version",
+        nargs="?",
+        type=_version,
+        help="the held-back version (default: the one the deployer would deploy; any other is refused)",
+    )
+    sub.add_argument("--reason", required=True, help="why (stored in the ledger's requested entry)")
+
+    sub = add(
         "status",
         "live vs desired version of managed endpoints; flags stuck ones (exit 5)",
         _lazy("status", "run_status"),
@@ -172,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("endpoint", nargs="?", help="endpoint name or <account>/<region>/<name> (default: all)")
     sub.add_argument(
         "--stuck-minutes",
-        type=int,
+        type=_non_negative,
         default=30,
         help="no ledger progress for this long while live != desired means stuck (default: 30)",
     )
@@ -184,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
     sub.add_argument("--at", metavar="TIME", help="ISO-8601 time, e.g. 2026-11-20T10:00:00Z (naive = UTC)")
-    sub.add_argument("--limit", type=int, help="only the newest N entries")
+    sub.add_argument("--limit", type=_positive, help="only the newest N entries")
 
     local = commands.add_parser("local", help="the local AWS emulator")
     local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", parser_class=_Parser)
@@ -259,9 +339,7 @@ def _run(ctx: Any, args: argparse.Namespace) -> Any:
     except ProfileNotFound as exc:
         raise CliError(str(exc), EXIT_USAGE) from exc
     except NoRegionError as exc:
-        raise CliError(
-            "no AWS region configured", EXIT_USAGE, hint="pass --region or set AWS_REGION"
-        ) from exc
+        raise CliError("no AWS region configured", EXIT_USAGE, hint=REGION_HINT) from exc
     except CliError:
         raise
     except Exception as exc:  # botocore errors not listed above

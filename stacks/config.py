@@ -6,6 +6,7 @@ the key path, the bad value and what is allowed, so `cdk synth` fails with one c
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import re
@@ -23,11 +24,14 @@ TEAM_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 # SageMaker names (model package groups, endpoints): ^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$
 SAGEMAKER_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
 STAGE_RE = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]{0,62}$")
-INSTANCE_TYPE_RE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 # Endpoint names end up inside generated model/config names ("<endpoint>-v<N>-<hash>", 63 chars max).
 MAX_ENDPOINT_NAME = 40
 
 APPROVED = "Approved"
+# Lifecycle stage names an endpoint may follow when `registry.stages` is not set: the Model Registry's
+# predefined stage constructs (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html)
+# plus Staging. `mlops rollback` moves versions taken out of a followed stage to Archived.
+DEFAULT_STAGES = ("Proposal", "Development", "QA", "Staging", "PreProduction", "Production", "Archived")
 STRATEGIES = ("all_at_once", "canary", "linear")
 # Documented limits of UpdateEndpoint's BlueGreenUpdatePolicy (see DESIGN section 6).
 CANARY_PERCENT = (1, 50)
@@ -114,6 +118,7 @@ class Registry:
     region: str
     organization_id: str | None = None
     team_stacks: int = 1
+    stages: tuple[str, ...] = DEFAULT_STAGES
 
 
 @dataclass(frozen=True)
@@ -121,6 +126,8 @@ class ProjectConfig:
     registry: Registry
     teams: tuple[Team, ...]
     deployments: tuple[Deployment, ...] = field(default=())
+    # Suspicious but valid settings; app.py prints them on every synth.
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     def group_owner(self, group: str) -> Team:
         return next(team for team in self.teams if group in team.model_groups)
@@ -195,6 +202,43 @@ def _int(value: Any, path: str, low: int, high: int) -> int:
     return value
 
 
+def _did_you_mean(value: Any, choices: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    by_lower = {choice.lower(): choice for choice in choices}
+    close = [by_lower[value.lower()]] if value.lower() in by_lower else []
+    close += [c for c in difflib.get_close_matches(value, list(choices), n=2, cutoff=0.75) if c not in close]
+    return f"; did you mean {' or '.join(repr(c) for c in close[:2])}?" if close else ""
+
+
+def _instance_types(shape: str) -> tuple[str, ...]:
+    """Valid instance types of a SageMaker API shape, from botocore's bundled service model (offline)."""
+    model = _BotocoreSession().get_service_model("sagemaker")
+    return tuple(model.shape_for(shape).enum)
+
+
+_INSTANCE_TYPES: dict[str, tuple[str, ...]] = {}
+
+
+def _instance_type(value: Any, path: str, shape: str) -> str:
+    """An instance type the API accepts (ProductionVariantInstanceType, TrainingInstanceType, ...)."""
+    if shape not in _INSTANCE_TYPES:
+        _INSTANCE_TYPES[shape] = _instance_types(shape)
+    valid = _INSTANCE_TYPES[shape]
+    if not isinstance(value, str) or value not in valid:
+        family = value.rsplit(".", 1)[0] + "." if isinstance(value, str) and value.count(".") == 2 else None
+        examples = [t for t in valid if family and t.startswith(family)][:6] or [
+            t for t in ("ml.m5.large", "ml.m5.xlarge", "ml.c5.xlarge") if t in valid
+        ]
+        raise ConfigError(
+            path,
+            value,
+            f"an instance type SageMaker accepts here ({shape} in botocore's service model), such as "
+            f"{', '.join(examples)}{_did_you_mean(value, valid)}",
+        )
+    return value
+
+
 def _name(value: Any, path: str, pattern: re.Pattern[str], allowed: str) -> str:
     if not isinstance(value, str) or not pattern.match(value):
         raise ConfigError(path, value, allowed)
@@ -206,7 +250,7 @@ def _name(value: Any, path: str, pattern: re.Pattern[str], allowed: str) -> str:
 
 def _parse_registry(raw: Any, regions: frozenset[str]) -> Registry:
     data = _mapping(raw, "registry")
-    _only_keys(data, "registry", {"account", "region"}, {"organization_id", "team_stacks"})
+    _only_keys(data, "registry", {"account", "region"}, {"organization_id", "team_stacks", "stages"})
     org = data.get("organization_id")
     if org is not None and (not isinstance(org, str) or not ORG_ID_RE.match(org)):
         raise ConfigError("registry.organization_id", org, "an AWS Organizations id like o-a1b2c3d4e5")
@@ -215,7 +259,31 @@ def _parse_registry(raw: Any, regions: frozenset[str]) -> Registry:
         region=_region(data["region"], "registry.region", regions),
         organization_id=org,
         team_stacks=_int(data.get("team_stacks", 1), "registry.team_stacks", 1, MAX_TEAM_STACKS),
+        stages=_parse_stages(data.get("stages")),
     )
+
+
+def _parse_stages(raw: Any) -> tuple[str, ...]:
+    if raw is None:
+        return DEFAULT_STAGES
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(
+            "registry.stages", raw, "a non-empty list of lifecycle stage names, e.g. [Staging, Production]"
+        )
+    for index, stage in enumerate(raw):
+        _name(
+            stage,
+            f"registry.stages[{index}]",
+            SAGEMAKER_NAME_RE,
+            "a lifecycle stage name: 1-63 letters, digits and hyphens",
+        )
+        if stage.lower() == APPROVED.lower():
+            raise ConfigError(
+                f"registry.stages[{index}]", stage, "'Approved' is the approval status, not a stage name"
+            )
+    if len({s.lower() for s in raw}) != len(raw):
+        raise ConfigError("registry.stages", raw, "each stage name once (names differing only in case clash)")
+    return tuple(raw)
 
 
 def _parse_teams(raw: Any) -> tuple[Team, ...]:
@@ -300,15 +368,10 @@ def _parse_pipeline(raw: Any, path: str, groups: list[str]) -> Pipeline | None:
             f"{path}.schedule", schedule, "an EventBridge Scheduler expression: cron(...) or rate(...)"
         )
     types = {
-        key: _name(
-            data.get(key, default),
-            f"{path}.{key}",
-            INSTANCE_TYPE_RE,
-            "a SageMaker instance type such as ml.m5.large",
-        )
-        for key, default in (
-            ("training_instance_type", "ml.m5.xlarge"),
-            ("evaluation_instance_type", "ml.m5.large"),
+        key: _instance_type(data.get(key, default), f"{path}.{key}", shape)
+        for key, default, shape in (
+            ("training_instance_type", "ml.m5.xlarge", "TrainingInstanceType"),
+            ("evaluation_instance_type", "ml.m5.large", "ProcessingInstanceType"),
         )
     }
     return Pipeline(model_group=group, metric_threshold=float(threshold), schedule=schedule, **types)
@@ -384,11 +447,16 @@ def _parse_deployments(
             STAGE_RE,
             "'Approved' or a model lifecycle stage name (letters, digits, '_' and '-'), e.g. Production",
         )
-        instance_type = _name(
-            dep["instance_type"],
-            f"{path}.instance_type",
-            INSTANCE_TYPE_RE,
-            "a SageMaker instance type such as ml.m5.large",
+        if follows != APPROVED and follows not in registry.stages:
+            # A misspelt stage (or 'approved') would match no version and the endpoint would never deploy.
+            raise ConfigError(
+                f"{path}.follows",
+                follows,
+                f"'Approved' or a stage declared in registry.stages: {', '.join(registry.stages)}"
+                + _did_you_mean(follows, (APPROVED, *registry.stages)),
+            )
+        instance_type = _instance_type(
+            dep["instance_type"], f"{path}.instance_type", "ProductionVariantInstanceType"
         )
         count = _int(dep["instance_count"], f"{path}.instance_count", 1, 100)
         result.append(
@@ -414,7 +482,7 @@ def parse_config(raw: Any) -> ProjectConfig:
     teams = _parse_teams(data["teams"])
     groups = {g for team in teams for g in team.model_groups}
     deployments = _parse_deployments(data.get("deployments"), registry, groups, regions)
-    config = ProjectConfig(registry=registry, teams=teams, deployments=deployments)
+    config = ProjectConfig(registry=registry, teams=teams, deployments=deployments, warnings=_warnings(teams))
     _check_team_stack_sizes(config)
     with_pipelines = [t.name for t in teams if t.pipeline]
     if len(with_pipelines) > MAX_PIPELINE_TEAMS:
@@ -425,6 +493,23 @@ def parse_config(raw: Any) -> ProjectConfig:
             "artifact bucket policy, which AWS caps at 20 KB",
         )
     return config
+
+
+def _warnings(teams: tuple[Team, ...]) -> tuple[str, ...]:
+    """Valid but probably wrong: an approver account that is another team's own account lets that
+    team's administrators approve this team's models (separation of duties is lost)."""
+    found = []
+    for team in teams:
+        if team.approver_account == team.account:
+            continue
+        others = sorted(t.name for t in teams if t is not team and t.account == team.approver_account)
+        if others:
+            found.append(
+                f"teams.{team.name}.approver_account {team.approver_account!r} is the account of team(s) "
+                f"{', '.join(others)}: principals there can assume mlops-{team.name}-approver and approve "
+                f"{team.name}'s models; use a governance account (or omit the key to use the team's own)"
+            )
+    return tuple(found)
 
 
 def estimate_team_stack(config: ProjectConfig, shard: int) -> dict[str, int]:
@@ -461,7 +546,7 @@ def _check_team_stack_sizes(config: ProjectConfig) -> None:
 def load_config(path: str | Path) -> ProjectConfig:
     file = Path(path)
     try:
-        raw = yaml.safe_load(file.read_text())
+        raw = _load_yaml(file.read_text())
     except FileNotFoundError:
         raise ConfigError(
             "config", str(file), "the config file must exist (cdk.json context key 'config')"
@@ -469,3 +554,38 @@ def load_config(path: str | Path) -> ProjectConfig:
     except yaml.YAMLError as err:
         raise ConfigError("config", str(file), f"valid YAML ({err})") from None
     return parse_config(raw)
+
+
+def _load_yaml(text: str) -> Any:
+    """yaml.safe_load, except that a key repeated in one mapping is an error (PyYAML keeps the last
+    one silently: a second `fraud-detector-prod:` would replace the first without a word)."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _reject_duplicate_keys(node, "")
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def _reject_duplicate_keys(node: yaml.Node, path: str) -> None:
+    if isinstance(node, yaml.MappingNode):
+        seen: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
+            here = f"{path}.{key}" if path else str(key)
+            line = key_node.start_mark.line + 1
+            if key is not None and key in seen:
+                raise ConfigError(
+                    here,
+                    key,
+                    f"each key may appear once in a mapping; line {line} repeats the key of line {seen[key]}",
+                )
+            if key is not None:
+                seen[key] = line
+            _reject_duplicate_keys(value_node, here)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _reject_duplicate_keys(item, f"{path}[{index}]")
