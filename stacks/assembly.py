@@ -9,6 +9,7 @@ from aws_cdk import App, Environment, Stack, Tags
 from stacks.config import ProjectConfig
 from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name
 from stacks.deployer_stack import DeployerStack
+from stacks.placement import Placements, plan, team_stack_name
 from stacks.registry_stack import RegistryStack
 from stacks.serving_stack import ServingStack
 from stacks.team_access_stack import TeamAccessStack
@@ -28,7 +29,11 @@ class Assembly:
         return [self.registry, *self.team_stacks, self.deployer, *self.serving_stacks, *self.pipeline_stacks]
 
 
-def build(app: App, config: ProjectConfig) -> Assembly:
+def build(app: App, config: ProjectConfig, placements: Placements | None = None) -> Assembly:
+    """Every stack of `config`; teams go to the stacks `placements` names (stacks/placement.py), by
+    default those a first synth would choose."""
+    if placements is None:
+        placements = plan(config, None)
     registry_env = Environment(account=config.registry.account, region=config.registry.region)
     registry = RegistryStack(
         app,
@@ -45,19 +50,16 @@ def build(app: App, config: ProjectConfig) -> Assembly:
         description="Approval-driven endpoint deployer, deployment ledger and notifications",
     )
     assembly = Assembly(registry=registry, deployer=deployer)
-    for shard in range(config.registry.team_stacks):
-        teams = config.teams_in_shard(shard)
-        if not teams:
-            continue
+    for index in placements.stacks:
         team_stack = TeamAccessStack(
             app,
-            f"MlopsRegistryTeams{shard}",
+            team_stack_name(index),
             config=config,
-            teams=teams,
+            placed=placements.in_stack(index),
             artifact_bucket=registry.artifacts.bucket,
             artifact_key=registry.artifacts.key,
             env=registry_env,
-            description=f"Central model registry: groups and roles of teams in shard {shard}",
+            description=f"Central model registry: groups and roles of the teams placed in stack {index}",
         )
         assembly.team_stacks.append(team_stack)
     targets = sorted({(d.account, d.region) for d in config.deployments})

@@ -7,7 +7,6 @@ the key path, the bad value and what is allowed, so `cdk synth` fails with one c
 from __future__ import annotations
 
 import difflib
-import hashlib
 import math
 import re
 from collections.abc import Mapping
@@ -39,14 +38,10 @@ LINEAR_PERCENT = (10, 50)
 WAIT_SECONDS = (0, 3600)
 BAKE_SECONDS = (0, 3600)
 MAX_TEAM_STACKS = 100
-# Keep each team stack well inside CloudFormation's limits: 500 resources, 200 outputs, 1 MB template.
-MAX_RESOURCES_PER_TEAM_STACK = 450
-MAX_OUTPUTS_PER_STACK = 200
-MAX_TEMPLATE_BYTES = 900_000
-# Measured on synthesized templates (tests/unit/stacks/test_scale.py checks the estimate stays above them).
-BYTES_PER_TEAM = 9_000
-BYTES_PER_GROUP = 2_500
-BYTES_PER_GROUP_PER_TEAM_ACCOUNT = 25
+# Without an organization id, every group's policy lists the team accounts that may discover it; this
+# ceiling keeps each policy and template small (stacks/placement.py estimates). With one, discovery is
+# granted organization-wide in one constant-size statement.
+MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG = 100
 
 
 class ConfigError(ValueError):
@@ -150,14 +145,6 @@ class ProjectConfig:
     @property
     def pipeline_teams(self) -> tuple[Team, ...]:
         return tuple(t for t in self.teams if t.pipeline)
-
-    def team_shard(self, team: Team) -> int:
-        """Stable stack index of a team: adding or removing other teams never moves it."""
-        digest = hashlib.sha256(team.name.encode()).hexdigest()
-        return int(digest, 16) % self.registry.team_stacks
-
-    def teams_in_shard(self, shard: int) -> tuple[Team, ...]:
-        return tuple(t for t in self.teams if self.team_shard(t) == shard)
 
 
 # --------------------------------------------------------------------------- parsing helpers
@@ -483,7 +470,14 @@ def parse_config(raw: Any) -> ProjectConfig:
     groups = {g for team in teams for g in team.model_groups}
     deployments = _parse_deployments(data.get("deployments"), registry, groups, regions)
     config = ProjectConfig(registry=registry, teams=teams, deployments=deployments, warnings=_warnings(teams))
-    _check_team_stack_sizes(config)
+    if not registry.organization_id and len(config.team_accounts) > MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG:
+        raise ConfigError(
+            "registry.organization_id",
+            None,
+            f"set it with {len(config.team_accounts)} team accounts: without an organization id every group's "
+            f"policy names each team account for discovery, which is capped at "
+            f"{MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG} accounts (with one, discovery is granted organization-wide)",
+        )
     with_pipelines = [t.name for t in teams if t.pipeline]
     if len(with_pipelines) > MAX_PIPELINE_TEAMS:
         raise ConfigError(
@@ -510,37 +504,6 @@ def _warnings(teams: tuple[Team, ...]) -> tuple[str, ...]:
                 f"{team.name}'s models; use a governance account (or omit the key to use the team's own)"
             )
     return tuple(found)
-
-
-def estimate_team_stack(config: ProjectConfig, shard: int) -> dict[str, int]:
-    """Upper estimates of one team stack's resources, outputs and template bytes."""
-    teams = config.teams_in_shard(shard)
-    groups = sum(len(t.model_groups) for t in teams)
-    return {
-        # per team: 2 roles + 2 default policies; per group: 1 resource
-        "resources": 4 * len(teams) + groups,
-        "outputs": 2 * len(teams) + groups,
-        "bytes": BYTES_PER_TEAM * len(teams)
-        + groups * (BYTES_PER_GROUP + BYTES_PER_GROUP_PER_TEAM_ACCOUNT * len(config.team_accounts)),
-    }
-
-
-def _check_team_stack_sizes(config: ProjectConfig) -> None:
-    limits = {
-        "resources": MAX_RESOURCES_PER_TEAM_STACK,
-        "outputs": MAX_OUTPUTS_PER_STACK,
-        "bytes": MAX_TEMPLATE_BYTES,
-    }
-    for shard in range(config.registry.team_stacks):
-        estimate = estimate_team_stack(config, shard)
-        for what, limit in limits.items():
-            if estimate[what] > limit:
-                raise ConfigError(
-                    "registry.team_stacks",
-                    config.registry.team_stacks,
-                    f"team stack {shard} would hold about {estimate[what]} {what} (limit {limit}); "
-                    "raise team_stacks so teams spread over more stacks",
-                )
 
 
 def load_config(path: str | Path) -> ProjectConfig:

@@ -1,7 +1,5 @@
-"""Registry account, one shard of teams: their model package groups and their publisher/approver roles.
-
-Teams are spread over `registry.team_stacks` stacks by a stable hash of the team name, so hundreds of
-teams stay inside CloudFormation's resource, output and template-size limits.
+"""Registry account, one team stack: the model package groups and publisher/approver roles of the teams
+placed in it (stacks/placement.py: a team never moves; a retired team's groups stay with their versions).
 """
 
 from __future__ import annotations
@@ -11,9 +9,10 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import ProjectConfig, Team
+from stacks.config import ProjectConfig
 from stacks.constructs.model_group import ModelGroup
 from stacks.constructs.team_roles import TeamRoles
+from stacks.placement import TeamPlacement
 
 
 class TeamAccessStack(Stack):
@@ -23,15 +22,31 @@ class TeamAccessStack(Stack):
         construct_id: str,
         *,
         config: ProjectConfig,
-        teams: tuple[Team, ...],
+        placed: list[tuple[str, TeamPlacement]],
         artifact_bucket: s3.IBucket,
         artifact_key: kms.IKey,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         org = config.registry.organization_id
-        for team in teams:
-            team_scope = Construct(self, f"Team-{team.name}")
+        teams = {t.name: t for t in config.teams}
+        for name, placement in placed:
+            # Construct ids depend only on the team and group names: logical ids never change.
+            team_scope = Construct(self, f"Team-{name}")
+            team = teams.get(name)
+            for group in placement.retired_groups:
+                ModelGroup(
+                    team_scope,
+                    f"Group-{group}",
+                    group_name=group,
+                    team=name,
+                    owner_account=None,
+                    discovery_accounts=config.team_accounts,
+                    serving_accounts=[],
+                    organization_id=org,
+                )
+            if team is None:
+                continue
             for group in team.model_groups:
                 model_group = ModelGroup(
                     team_scope,

@@ -118,6 +118,21 @@ class ModelPackageGroupResource(_Handler, CloudFormationModel):
             del self.backend.model_package_groups[self.name]
 
     @classmethod
+    def create_from_cloudformation_json(  # type: ignore[misc]
+        cls, resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+    ) -> Any:
+        """A named resource whose name is taken fails to create, as in CloudFormation (a retained group
+        stays in the account: creating it again in a template fails until it is imported or deleted)."""
+        name = cloudformation_json.get("Properties", {}).get("ModelPackageGroupName", resource_name)
+        if name in sagemaker_backends[account_id][region_name].model_package_groups:
+            raise CfnValidationError(
+                resource_name, message=f"Model package group {name} already exists (AlreadyExists)"
+            )
+        return super().create_from_cloudformation_json(
+            resource_name, cloudformation_json, account_id, region_name, **kwargs
+        )
+
+    @classmethod
     def update_from_cloudformation_json(  # type: ignore[misc]
         cls,
         original_resource: Any,
@@ -126,7 +141,8 @@ class ModelPackageGroupResource(_Handler, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        if new_resource_name != original_resource.name:
+        replaced = new_resource_name != original_resource.name
+        if replaced and cloudformation_json.get("UpdateReplacePolicy") not in _RETAIN:
             original_resource.delete(account_id, region_name)
         resource = cls(new_resource_name, cloudformation_json.get("Properties", {}), account_id, region_name)
         resource.apply()
@@ -413,7 +429,8 @@ class GlobalTableResource(_Handler, CloudFormationModel):
         account_id: str,
         region_name: str,
     ) -> Any:
-        if new_resource_name != original_resource.name:
+        replaced = new_resource_name != original_resource.name
+        if replaced and cloudformation_json.get("UpdateReplacePolicy") not in _RETAIN:
             original_resource.delete(account_id, region_name)
         return cls.create_from_cloudformation_json(
             new_resource_name, cloudformation_json, account_id, region_name
@@ -583,10 +600,24 @@ def _execute_change_set(
     self.exports.update(new)
 
 
+_original_delete_resource = parsing.ResourceMap._delete_resource
+_RETAIN = ("Retain", "RetainExceptOnCreate")
+
+
+def _delete_resource(self: parsing.ResourceMap, parsed_resource: Any, resource_json: dict[str, Any]) -> None:
+    """A resource removed from the template by an update keeps a Retain DeletionPolicy, as on AWS (moto
+    honoured it only when the whole stack was deleted):
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-deletionpolicy.html"""
+    if resource_json.get("DeletionPolicy") in _RETAIN:
+        return
+    _original_delete_resource(self, parsed_resource, resource_json)
+
+
 def install() -> None:
     """Make moto's CloudFormation see the handlers above (its subclass lists are cached)."""
     CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
+    parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
     KmsKey.create_from_cloudformation_json = classmethod(_kms_key_create)  # type: ignore[method-assign,assignment]
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

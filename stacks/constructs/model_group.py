@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
@@ -20,7 +20,9 @@ def _statement(
     statement: dict[str, Any] = {
         "Sid": sid,
         "Effect": "Allow",
-        "Principal": {"AWS": list(accounts) if len(accounts) > 1 else accounts[0]},
+        "Principal": {
+            "AWS": list(accounts) if len(accounts) > 1 else accounts[0]
+        },  # "*" only with an org condition
         "Action": sorted(actions) if len(actions) > 1 else actions[0],
         "Resource": resources if len(resources) > 1 else resources[0],
     }
@@ -34,8 +36,12 @@ class ModelGroup(Construct):
 
     Resource policy (cross-account principals only; same-account roles are governed by their own policies):
     - the owning team's account may register versions, only as PendingManualApproval;
-    - every team account may discover the group and its versions (describe/list);
+    - every team account may discover the group and its versions (describe/list): with an organization id,
+      one constant-size statement for every principal of the organization (`aws:PrincipalOrgID`); without
+      one, the team accounts by id (config.MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG caps their number);
     - serving accounts of the group's deployments may describe versions and create models from them.
+    A retired group (its team left the config; `owner_account` None) keeps discovery only.
+    The group is retained on removal and replacement: it holds the team's versions.
     The document is built as plain data: with hundreds of teams, one jsii object per principal made
     synthesis take minutes.
     """
@@ -47,7 +53,7 @@ class ModelGroup(Construct):
         *,
         group_name: str,
         team: str,
-        owner_account: str,
+        owner_account: str | None,
         discovery_accounts: Sequence[str],
         serving_accounts: Sequence[str],
         organization_id: str | None,
@@ -67,7 +73,7 @@ class ModelGroup(Construct):
             return sorted(set(accounts) - {stack.account})
 
         statements: list[dict[str, Any]] = []
-        if owner_account != stack.account:
+        if owner_account is not None and owner_account != stack.account:
             statements.append(
                 _statement(
                     "OwnerRegistersPendingVersions",
@@ -77,7 +83,23 @@ class ModelGroup(Construct):
                     {"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING, **org}},
                 )
             )
-        if discoverers := others(discovery_accounts):
+        if organization_id:
+            # Principal "*" limited to the organization: the documented way to grant a whole organization
+            # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html#condition-keys-principalorgid)
+            statements.append(
+                _statement(
+                    "OrganizationDiscovers",
+                    ["*"],
+                    [
+                        "sagemaker:DescribeModelPackageGroup",
+                        "sagemaker:DescribeModelPackage",
+                        "sagemaker:ListModelPackages",
+                    ],
+                    [self.group_arn, self.versions_arn],
+                    in_org,
+                )
+            )
+        elif discoverers := others(discovery_accounts):
             statements.append(
                 _statement(
                     "TeamsDiscover",
@@ -110,3 +132,6 @@ class ModelGroup(Construct):
             model_package_group_policy=policy,
             tags=[{"key": TEAM_TAG, "value": team}],
         )
+        # Versions are the system of record: removing the group from a template (or a replacement) must
+        # never delete it. A retired group stays in its stack; see stacks/placement.py.
+        self.resource.apply_removal_policy(RemovalPolicy.RETAIN)

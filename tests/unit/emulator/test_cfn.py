@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from moto.core.base_backend import BackendDict
 
 from local.emulator.cfn import HANDLED_TYPES
@@ -432,6 +434,32 @@ def test_stack_update_changes_the_group_policy(own_stack: dict[str, Any]) -> Non
         json.loads(sm.get_model_package_group_policy(ModelPackageGroupName="fraud")["ResourcePolicy"])
         == new_policy
     )
+
+
+def _update(stack: dict[str, Any], template: dict[str, Any], name: str = "registry") -> None:
+    stack["cfn"].update_stack(
+        StackName=name, TemplateBody=json.dumps(template), Capabilities=["CAPABILITY_NAMED_IAM"]
+    )
+
+
+def test_a_retained_group_removed_from_the_template_stays_and_cannot_be_created_again(
+    own_stack: dict[str, Any],
+) -> None:
+    """AWS keeps a Retain resource removed by an update (aws-attribute-deletionpolicy.html), and a template
+    that creates a group whose name is taken fails (the group is named)."""
+    sm = boto3.client("sagemaker", region_name=REGION)
+    template = _template()
+    template["Resources"]["Group"]["DeletionPolicy"] = "Retain"
+    _update(own_stack, template)
+    without = copy.deepcopy(template)
+    del without["Resources"]["Group"]
+    without["Outputs"] = {k: v for k, v in template["Outputs"].items() if not k.startswith("Group")}
+    _update(own_stack, without)
+    assert sm.describe_model_package_group(ModelPackageGroupName="fraud")["ModelPackageGroupName"] == "fraud"
+    cfn = own_stack["cfn"]
+    again = json.dumps({"Resources": {"G": template["Resources"]["Group"]}})
+    with pytest.raises(ClientError, match="Model package group fraud already exists"):
+        cfn.create_stack(StackName="other", TemplateBody=again)
 
 
 @pytest.mark.skipif(not BOOTSTRAP.exists(), reason="aws-cdk not installed in node_modules")

@@ -13,6 +13,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from stacks.assembly import Assembly, build
 from stacks.config import ProjectConfig, load_config
+from stacks.placement import Placements
 
 ROOT = Path(__file__).resolve().parents[3]
 EXAMPLE_CONFIG = ROOT / "config" / "example.yaml"
@@ -40,9 +41,11 @@ class Synthesized:
         return [(s, k, v) for s in self.templates for k, v in self.resources(s, type_).items()]
 
 
-def synthesize(config: ProjectConfig, *, nag: bool = True) -> Synthesized:
+def synthesize(
+    config: ProjectConfig, *, nag: bool = True, placements: Placements | None = None
+) -> Synthesized:
     app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)  # as app.py
-    assembly = build(app, config)
+    assembly = build(app, config, placements)
     if nag:
         cdk.Aspects.of(app).add(AwsSolutionsChecks())
     return collect(app, config, assembly)

@@ -11,10 +11,12 @@ from pathlib import Path
 from tests.unit.stacks.synth import EXAMPLE_CONFIG, ROOT
 
 
-def run_app(config: Path, outdir: Path) -> subprocess.CompletedProcess[str]:
+def run_app(
+    config: Path, outdir: Path, *, context: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "CDK_CONTEXT_JSON": json.dumps({"config": str(config)}),
+        "CDK_CONTEXT_JSON": json.dumps({"config": str(config), **(context or {})}),
         "CDK_OUTDIR": str(outdir),
         "MLOPS_SKIP_NAG": "1",
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",

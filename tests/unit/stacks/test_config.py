@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import yaml
 
-from stacks.config import ConfigError, load_config, parse_config
+from stacks.config import MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG, ConfigError, load_config, parse_config
 from tests.unit.stacks.synth import EXAMPLE_CONFIG
 
 BASE: dict[str, Any] = yaml.safe_load(EXAMPLE_CONFIG.read_text())
@@ -173,22 +173,14 @@ def test_missing_file_and_bad_yaml_are_config_errors(tmp_path: Path) -> None:
         load_config(broken)
 
 
-def test_team_shards_are_stable_when_teams_are_added() -> None:
-    raw = with_change("registry.team_stacks", 7)
-    before = parse_config(raw)
-    raw["teams"]["zeta"] = {"account": "666666666666", "model_groups": ["zeta-model"]}
-    after = parse_config(raw)
-    assert [before.team_shard(t) for t in before.teams] == [after.team_shard(t) for t in after.teams[:2]]
-
-
-def test_overfull_team_stack_is_rejected_with_advice() -> None:
-    raw = copy.deepcopy(BASE)
+def test_without_an_organization_discovery_accounts_are_capped() -> None:
+    raw = with_change("registry.organization_id", DELETE)
     raw["teams"] = {
-        f"t{i}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}-a", f"g{i}-b", f"g{i}-c"]}
-        for i in range(70)
+        f"t{i}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}"]}
+        for i in range(MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG + 1)
     }
     raw["deployments"] = {}
-    with pytest.raises(ConfigError, match="raise team_stacks"):
+    with pytest.raises(ConfigError, match="registry.organization_id.*discovery is granted organization-wide"):
         parse_config(raw)
-    raw["registry"]["team_stacks"] = 4
-    assert len(parse_config(raw).teams) == 70
+    del raw["teams"]["t0"]
+    assert len(parse_config(raw).team_accounts) == MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG

@@ -50,7 +50,11 @@ def role(synth: Synthesized, name: str) -> tuple[dict[str, Any], list[dict[str, 
 def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesized) -> None:
     policy = statements_by_sid(group_policy(synth, "fraud-detector"))
     versions = f"{ARN}:model-package/fraud-detector/*"
-    assert set(policy) == {"OwnerRegistersPendingVersions", "TeamsDiscover", "ServingAccountsCreateModels"}
+    assert set(policy) == {
+        "OwnerRegistersPendingVersions",
+        "OrganizationDiscovers",
+        "ServingAccountsCreateModels",
+    }
 
     register = policy["OwnerRegistersPendingVersions"]
     assert principals_of(register) == ["222222222222"]
@@ -60,9 +64,9 @@ def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesi
         "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval", **ORG}
     }
 
-    team_accounts = ["222222222222", "555555555555"]  # team accounts; approvers act through their role
-    discover = policy["TeamsDiscover"]
-    assert principals_of(discover) == team_accounts
+    # discovery: every principal of the organization, in one statement whatever the number of teams
+    discover = policy["OrganizationDiscovers"]
+    assert principals_of(discover) == ["*"] and discover["Condition"] == {"StringEquals": ORG}
     assert actions_of(discover) == [
         "sagemaker:DescribeModelPackage",
         "sagemaker:DescribeModelPackageGroup",
@@ -76,7 +80,8 @@ def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesi
     assert resources_of(serve) == [versions]
     for statement in policy.values():
         assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-a1b2c3d4e5"
-        assert "*" not in principals_of(statement) and "sagemaker:*" not in actions_of(statement)
+        assert "sagemaker:*" not in actions_of(statement)
+        assert "*" not in principals_of(statement) or statement is discover
 
 
 def test_group_without_serving_accounts_grants_no_create_model(synth: Synthesized) -> None:

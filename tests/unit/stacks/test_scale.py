@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from stacks.config import estimate_team_stack, parse_config
+from stacks.config import parse_config
+from stacks.placement import estimate, plan, team_stack_name
 from tests.fixtures.scale import scale_config
 from tests.unit.stacks.synth import Synthesized, synthesize
 
@@ -33,7 +34,7 @@ def test_the_big_config_has_300_teams_and_900_groups(big: Synthesized) -> None:
     roles = [r for s, _, r in big.all_resources("AWS::IAM::Role") if s.startswith("MlopsRegistryTeams")]
     assert len(big.config.teams) == 300 and len(groups) == 900 and len(roles) == 600
     team_stacks = [name for name in big.templates if name.startswith("MlopsRegistryTeams")]
-    assert len(team_stacks) == big.config.registry.team_stacks
+    assert len(team_stacks) == len(plan(big.config, None).stacks)
 
 
 def test_every_template_is_inside_cloudformation_limits(big: Synthesized) -> None:
@@ -44,11 +45,12 @@ def test_every_template_is_inside_cloudformation_limits(big: Synthesized) -> Non
 
 
 def test_config_estimate_is_an_upper_bound_of_real_sizes(big: Synthesized) -> None:
-    for shard in range(big.config.registry.team_stacks):
-        name = f"MlopsRegistryTeams{shard}"
-        estimate = estimate_team_stack(big.config, shard)
-        assert big.template_bytes[name] <= estimate["bytes"], name
-        assert len(big.templates[name]["Resources"]) <= estimate["resources"], name
+    placements = plan(big.config, None)
+    for stack in placements.stacks:
+        name = team_stack_name(stack)
+        size = estimate(big.config, [p for _, p in placements.in_stack(stack)])
+        assert big.template_bytes[name] <= size["bytes"], name
+        assert len(big.templates[name]["Resources"]) <= size["resources"], name
 
 
 def test_every_policy_is_inside_its_size_limit(big: Synthesized) -> None:
