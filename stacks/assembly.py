@@ -64,7 +64,10 @@ def build(app: App, config: ProjectConfig, placements: Placements | None = None)
         assembly.team_stacks.append(team_stack)
     targets = sorted({(d.account, d.region) for d in config.deployments})
     for account, region in targets:
-        first_region_of_account = region == min(r for a, r in targets if a == account)
+        # IAM roles are account-wide: they live in the stack of the registry's region, whatever other
+        # regions the account has, so they never move between stacks (stacks/config.py keeps every
+        # endpoint in the registry's region today).
+        roles_here = region == config.registry.region
         assembly.serving_stacks.append(
             ServingStack(
                 app,
@@ -72,7 +75,7 @@ def build(app: App, config: ProjectConfig, placements: Placements | None = None)
                 config=config,
                 account=account,
                 region=region,
-                include_roles=first_region_of_account,
+                include_roles=roles_here,
                 env=Environment(account=account, region=region),
                 description=f"Managed endpoints in {account}/{region}: rollback alarms, roles, event forwarding",
             )

@@ -37,6 +37,9 @@ CANARY_PERCENT = (1, 50)
 LINEAR_PERCENT = (10, 50)
 WAIT_SECONDS = (0, 3600)
 BAKE_SECONDS = (0, 3600)
+# Every strategy bakes by default: SageMaker watches the rollback alarms only during the wait and
+# baking periods (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
+DEFAULT_BAKE_SECONDS = 300
 MAX_TEAM_STACKS = 100
 # Without an organization id, every group's policy lists the team accounts that may discover it; this
 # ceiling keeps each policy and template small (stacks/placement.py estimates). With one, discovery is
@@ -66,14 +69,15 @@ class Rollout:
     strategy: str = "all_at_once"
     step_percent: int | None = None
     wait_seconds: int | None = None
-    bake_seconds: int | None = None
+    bake_seconds: int = DEFAULT_BAKE_SECONDS
 
     def as_dict(self) -> dict[str, Any]:
+        # bake_seconds is TerminationWaitInSeconds for every strategy: the rollback alarms act only
+        # during the wait and baking periods, so an all_at_once update without it cannot roll back.
         data: dict[str, Any] = {"strategy": self.strategy}
         if self.strategy != "all_at_once":
-            data.update(
-                step_percent=self.step_percent, wait_seconds=self.wait_seconds, bake_seconds=self.bake_seconds
-            )
+            data.update(step_percent=self.step_percent, wait_seconds=self.wait_seconds)
+        data["bake_seconds"] = self.bake_seconds
         return data
 
 
@@ -373,9 +377,10 @@ def _parse_rollout(raw: Any, path: str, instance_count: int) -> Rollout:
         raise ConfigError(f"{path}.strategy", strategy, f"one of: {', '.join(STRATEGIES)}")
     if strategy == "all_at_once":
         _only_keys(data, path, set(), {"strategy", "bake_seconds"})
-        bake = data.get("bake_seconds")
         return Rollout(
-            bake_seconds=None if bake is None else _int(bake, f"{path}.bake_seconds", *BAKE_SECONDS)
+            bake_seconds=_int(
+                data.get("bake_seconds", DEFAULT_BAKE_SECONDS), f"{path}.bake_seconds", *BAKE_SECONDS
+            )
         )
     _only_keys(data, path, {"strategy", "step_percent"}, {"wait_seconds", "bake_seconds"})
     limits = CANARY_PERCENT if strategy == "canary" else LINEAR_PERCENT
@@ -394,8 +399,23 @@ def _parse_rollout(raw: Any, path: str, instance_count: int) -> Rollout:
         strategy=strategy,
         step_percent=step,
         wait_seconds=_int(data.get("wait_seconds", 300), f"{path}.wait_seconds", *WAIT_SECONDS),
-        bake_seconds=_int(data.get("bake_seconds", 300), f"{path}.bake_seconds", *BAKE_SECONDS),
+        bake_seconds=_int(
+            data.get("bake_seconds", DEFAULT_BAKE_SECONDS), f"{path}.bake_seconds", *BAKE_SECONDS
+        ),
     )
+
+
+def _same_region_as_registry(region: str, path: str, registry: Registry) -> None:
+    """A model's artifacts and image must be in the model's region (CreateModel, ContainerDefinition:
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ContainerDefinition.html), and the
+    registry keeps both in its own region: an endpoint elsewhere could never be created."""
+    if region != registry.region:
+        raise ConfigError(
+            path,
+            region,
+            f"the registry's region {registry.region}: SageMaker needs a model's artifacts and image in the "
+            "endpoint's region, and the registry keeps them in its own (no cross-region copies)",
+        )
 
 
 def _parse_deployments(
@@ -446,12 +466,14 @@ def _parse_deployments(
             dep["instance_type"], f"{path}.instance_type", "ProductionVariantInstanceType"
         )
         count = _int(dep["instance_count"], f"{path}.instance_count", 1, 100)
+        region = _region(dep.get("region", registry.region), f"{path}.region", regions)
+        _same_region_as_registry(region, f"{path}.region", registry)
         result.append(
             Deployment(
                 endpoint=endpoint,
                 model_group=group,
                 account=_account(dep.get("account", registry.account), f"{path}.account"),
-                region=_region(dep.get("region", registry.region), f"{path}.region", regions),
+                region=region,
                 follows=follows,
                 instance_type=instance_type,
                 instance_count=count,

@@ -8,6 +8,7 @@ plan, and whether old deployer-made resources may be cleaned up.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -140,6 +141,29 @@ def deployment_config(rollout: Rollout, alarms: Sequence[str]) -> dict[str, Any]
     }
 
 
+def fit_rollout(rollout: Rollout, instances: int) -> tuple[Rollout, str | None]:
+    """The rollout to request for a fleet of ``instances`` (the endpoint's current, autoscaled count).
+
+    SageMaker refuses a canary larger than half the fleet and a linear step above 50% of it
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-blue-green-canary.html,
+    .../deployment-guardrails-blue-green-linear.html); percentages become whole instances, so a
+    small fleet can break the limit whatever the percentage (25% of 1 instance is 1 instance,
+    100%). Then the update goes all at once, keeping the baking period in which the rollback alarms
+    act, and the returned note says so (it goes into the ledger's reason).
+    """
+    if rollout.strategy not in ("canary", "linear"):
+        return rollout, None
+    step_instances = math.ceil(instances * rollout.step_percent / 100)
+    if step_instances * 2 <= instances:
+        return rollout, None
+    note = (
+        f"a {rollout.strategy} step of {rollout.step_percent}% of {instances} instance(s) is "
+        f"{step_instances} instance(s), more than half the fleet (SageMaker's limit); "
+        f"rolled out all_at_once with a {rollout.bake_seconds} s baking period instead"
+    )
+    return Rollout(strategy="all_at_once", bake_seconds=rollout.bake_seconds), note
+
+
 # --- the decision ---------------------------------------------------------------------------------
 
 
@@ -268,6 +292,12 @@ def decide(
         reason=f"{verb} to version {desired.version} ({deployment.rollout.strategy}) started",
         endpoint_config=plan.config_name,
     )
+    if plan.rollout_note is not None:
+        started = replace(
+            started,
+            reason=f"{verb} to version {desired.version} started: {plan.rollout_note}",
+            rollout=plan.rollout,
+        )
     return Decision(
         reason=f"{verb} endpoint to version {desired.version}",
         records=tuple(records),
@@ -466,6 +496,7 @@ class _Context:
             instance_type=deployment.instance_type,
             instance_count=count,
         )
+        rollout, note = fit_rollout(deployment.rollout, count)
         return DeployPlan(
             kind="update" if endpoint.exists else "create",
             package=desired,
@@ -475,9 +506,9 @@ class _Context:
             instance_type=deployment.instance_type,
             instance_count=count,
             execution_role_arn=deployment.execution_role_arn,
-            deployment_config=deployment_config(deployment.rollout, deployment.alarms)
-            if endpoint.exists
-            else None,
+            deployment_config=deployment_config(rollout, deployment.alarms) if endpoint.exists else None,
+            rollout_note=note if endpoint.exists else None,
+            rollout=rollout.as_dict(),
         )
 
 

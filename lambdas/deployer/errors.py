@@ -29,3 +29,8 @@ class TransientError(DeployerError):
 
 class EndpointBusy(DeployerError):
     """SageMaker says the endpoint is being updated by someone else: look again later."""
+
+
+class QuotaExceeded(TransientError):
+    """A service quota stops the deployment now (``ResourceLimitExceeded``: blue/green needs a second
+    fleet). Retried later and notified; never a verdict on the version."""

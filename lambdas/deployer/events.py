@@ -15,6 +15,9 @@ from deployer.errors import MalformedEvent
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
+# Blue/green progress (stages of a canary/linear/all-at-once update), a separate detail-type:
+# https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
+ENDPOINT_DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
 SCHEDULED = "Scheduled Event"
 
 
@@ -101,7 +104,7 @@ def parse_event(event: Any) -> Trigger:
         raise MalformedEvent(f"{detail_type!r} event {event_id!r} has no 'detail' object")
     if detail_type == MODEL_PACKAGE_CHANGE:
         return _package_change(event_id, time, detail)
-    if detail_type == ENDPOINT_CHANGE:
+    if detail_type in (ENDPOINT_CHANGE, ENDPOINT_DEPLOYMENT_CHANGE):
         return _endpoint_change(event_id, time, event, detail)
     raise MalformedEvent(f"unexpected detail-type {detail_type!r}")
 
@@ -125,10 +128,7 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
         version = int(tail) if tail.isdigit() else None
     lifecycle = detail.get("ModelLifeCycle")
     stage = lifecycle.get("Stage") if isinstance(lifecycle, dict) else None
-    modified_by = detail.get("LastModifiedBy")
-    approved_by = None
-    if isinstance(modified_by, dict):
-        approved_by = modified_by.get("UserProfileName") or modified_by.get("IamIdentity", {}).get("Arn")
+    approved_by, approval_description = audit_fields(detail)
     return ModelPackageChange(
         event_id=event_id,
         time=time,
@@ -142,21 +142,43 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
             if isinstance(detail.get("InferenceSpecification"), dict)
             else (False if "ModelPackageStatus" in detail else None)
         ),
-        approved_by=approved_by if isinstance(approved_by, str) else None,
-        approval_description=_str(detail.get("ApprovalDescription")),
+        approved_by=approved_by,
+        approval_description=approval_description,
     )
+
+
+def audit_fields(source: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(approved by, approval description) from a model package description or event detail.
+
+    The documented model-package event carries neither; DescribeModelPackage does
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeModelPackage.html:
+    LastModifiedBy is a UserContext with UserProfileName and IamIdentity.Arn).
+    """
+    modified_by = source.get("LastModifiedBy")
+    approved_by = None
+    if isinstance(modified_by, dict):
+        identity = modified_by.get("IamIdentity")
+        approved_by = modified_by.get("UserProfileName") or (
+            identity.get("Arn") if isinstance(identity, dict) else None
+        )
+    return _str(approved_by), _str(source.get("ApprovalDescription"))
 
 
 def _endpoint_change(
     event_id: str, time: datetime | None, event: dict[str, Any], detail: dict[str, Any]
 ) -> EndpointChange:
+    arn = detail.get("EndpointArn")
+    resources = event.get("resources")
+    if not isinstance(arn, str) and isinstance(resources, list) and resources:
+        arn = resources[0]  # the deployment event names its endpoint in 'resources'
     name = detail.get("EndpointName")
+    if (not isinstance(name, str) or not name) and isinstance(arn, str) and ":endpoint/" in arn:
+        name = arn.split(":endpoint/", 1)[1]
     if not isinstance(name, str) or not name:
         raise MalformedEvent(f"endpoint event {event_id!r}: detail.EndpointName missing")
     # The endpoint's own ARN names its account and region even when the event was forwarded
     # to another bus (which may rewrite 'account'); fall back to the envelope.
     account, region = _str(event.get("account")), _str(event.get("region"))
-    arn = detail.get("EndpointArn")
     if isinstance(arn, str) and arn.count(":") >= 5:
         parts = arn.split(":")
         region, account = parts[3] or region, parts[4] or account

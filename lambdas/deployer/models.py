@@ -92,6 +92,8 @@ class DeployPlan:
     instance_count: int
     execution_role_arn: str
     deployment_config: dict[str, Any] | None  # None for CreateEndpoint
+    rollout_note: str | None = None  # why the rollout differs from the configured one (fleet size)
+    rollout: dict[str, Any] = field(default_factory=dict)  # the rollout actually requested
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,8 @@ _HEADLINES = {
 
 
 def subject_for(entry: LedgerEntry) -> str:
+    if entry.status == "skipped" and entry.version is not None:
+        return _subject(f"[mlops] {entry.endpoint}: version {entry.version} deferred")
     headline = _HEADLINES.get(entry.status, entry.status).format(version=entry.version)
     return _subject(f"[mlops] {entry.endpoint}: {headline}")
 

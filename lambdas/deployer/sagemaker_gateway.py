@@ -16,7 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from deployer import names
 from deployer.controller import package_from_summary
-from deployer.errors import EndpointBusy, PermanentError, TransientError
+from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.models import DeployPlan, EndpointView, Package
 from deployer.settings import Deployment
 
@@ -44,6 +44,9 @@ TRANSIENT_CODES = frozenset(
         "TransactionInProgressException",
     }
 )
+# Quotas free up when other resources go away: retry later, never block the version for good.
+# https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html (Errors: ResourceLimitExceeded)
+QUOTA_CODES = frozenset({"ResourceLimitExceeded"})
 
 
 class Gateway(Protocol):
@@ -57,6 +60,8 @@ class Gateway(Protocol):
 
     def cleanup(self, deployment: Deployment, keep_config: str) -> list[str]: ...
 
+    def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]: ...
+
 
 def translate(exc: Exception, operation: str) -> Exception:
     """Map a botocore error to TransientError / EndpointBusy / PermanentError."""
@@ -65,6 +70,9 @@ def translate(exc: Exception, operation: str) -> Exception:
         code = str(error.get("Code", ""))
         message = str(error.get("Message", ""))
         status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        if code in QUOTA_CODES:
+            return QuotaExceeded(f"{operation}: {code}: {message}")
+        # Any 5xx is the service's trouble, whatever its code (listed or not): transient.
         if code in TRANSIENT_CODES or status >= 500:
             return TransientError(f"{operation}: {code or status}: {message} (retries exhausted)")
         if "in-progress" in message.lower() or "cannot update in-progress" in message.lower():
@@ -112,7 +120,19 @@ class SageMakerGateway:
         return self._client_for(deployment.registry_region, None)
 
     def _serving(self, deployment: Deployment) -> Any:
-        return self._client_for(deployment.region, deployment.deploy_role_arn)
+        """The serving account's client. Assuming the deploy-access role may fail (role missing, trust
+        wrong, not yet propagated): STS's AccessDenied is classified like any AWS error, so it
+        becomes a ledger entry instead of an unclassified crash that loops into the DLQ."""
+        try:
+            return self._client_for(deployment.region, deployment.deploy_role_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"sts:AssumeRole {deployment.deploy_role_arn}") from exc
+
+    def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]:
+        """DescribeModelPackage: the approval audit fields the state-change event does not carry."""
+        return dict(
+            self._call(self._registry(deployment), "describe_model_package", ModelPackageName=package_arn)
+        )
 
     def _call(self, client: Any, operation: str, **kwargs: Any) -> Any:
         try:
@@ -219,11 +239,11 @@ class SageMakerGateway:
         config in use (a concurrent deployment may be about to use it). Failures are logged, not
         raised: cleanup never fails a deployment.
         """
-        client = self._serving(deployment)
         keep_token = names.parse(deployment.endpoint, keep_config)
         base = names.endpoint_base(deployment.endpoint)
         deleted: list[str] = []
         try:
+            client = self._serving(deployment)
             configs = self._list(
                 client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base
             )

@@ -16,10 +16,10 @@ from dataclasses import replace
 from typing import Any
 
 from deployer import controller
-from deployer.errors import EndpointBusy, MalformedEvent, PermanentError, TransientError
-from deployer.events import EndpointChange, Message, ModelPackageChange, Sweep, Trigger
+from deployer.errors import EndpointBusy, MalformedEvent, PermanentError, QuotaExceeded, TransientError
+from deployer.events import EndpointChange, Message, ModelPackageChange, Sweep, Trigger, audit_fields
 from deployer.ledger import Ledger
-from deployer.models import FAILED, Decision, LedgerEntry
+from deployer.models import FAILED, SKIPPED, Decision, LedgerEntry
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import Gateway, translate
 from deployer.settings import Deployment, InvalidDeployment, Settings
@@ -124,6 +124,10 @@ class DeployerService:
             return Decision(reason=exc.reason)
         desired = matching[0] if matching else None
         decision = controller.decide(deployment, desired, endpoint, recent, trigger, skipped=matching[1:])
+        audited = self._with_audit_fields(deployment, trigger, decision)
+        if audited is not trigger:
+            trigger = audited
+            decision = controller.decide(deployment, desired, endpoint, recent, trigger, skipped=matching[1:])
         log.info(
             "reconciled",
             extra={
@@ -138,17 +142,43 @@ class DeployerService:
         for record in decision.records:
             self._write(record)
         if decision.deploy is not None:
-            self._deploy(deployment, decision)
+            self._deploy(deployment, decision, recent)
         if decision.cleanup_keep:
             deleted = self.gateway.cleanup(deployment, decision.cleanup_keep)
             if deleted:
                 log.info("cleaned up", extra={"endpoint_id": deployment.endpoint_id, "deleted": deleted})
         return decision
 
-    def _deploy(self, deployment: Deployment, decision: Decision) -> None:
+    def _with_audit_fields(
+        self, deployment: Deployment, trigger: Trigger | None, decision: Decision
+    ) -> Trigger | None:
+        """The trigger with the approval audit fields read by DescribeModelPackage, when the event
+        lacks them (the documented event carries neither) and the decision records that package.
+        Only then: a duplicate event that writes nothing costs no extra call."""
+        if (
+            not isinstance(trigger, ModelPackageChange)
+            or trigger.approved_by is not None
+            or trigger.approval_description is not None
+        ):
+            return trigger
+        written = (*decision.records, *((decision.started,) if decision.started else ()))
+        if not any(r.model_package_arn == trigger.package_arn for r in written):
+            return trigger
+        try:
+            description = self.gateway.describe_package(deployment, trigger.package_arn)
+        except PermanentError as exc:
+            log.warning("approval audit fields unavailable", extra={"reason": exc.reason})
+            return trigger
+        approved_by, approval_description = audit_fields(description)
+        return replace(trigger, approved_by=approved_by, approval_description=approval_description)
+
+    def _deploy(self, deployment: Deployment, decision: Decision, recent: list[LedgerEntry]) -> None:
         assert decision.deploy is not None and decision.started is not None
         try:
             self.gateway.deploy(deployment, decision.deploy)
+        except QuotaExceeded as exc:
+            self._defer(decision, recent, exc.reason)
+            return
         except EndpointBusy as exc:
             # Another invocation got there first; the endpoint's state change brings us back.
             log.info(
@@ -160,6 +190,25 @@ class DeployerService:
             self._write(controller.failed_start(decision, exc.reason))
             return
         self._write(decision.started)
+
+    def _defer(self, decision: Decision, recent: list[LedgerEntry], reason: str) -> None:
+        """A quota stopped the deployment: record and notify once (a ``skipped`` item, which blocks
+        nothing), acknowledge, and let the next look (endpoint event or sweep) try again."""
+        assert decision.started is not None
+        entry = replace(
+            decision.started,
+            status=SKIPPED,
+            reason=f"deferred, retried at the next look (sweep or event): {reason}",
+        )
+        latest = recent[0] if recent else None
+        if latest is not None and (latest.status, latest.model_package_arn, latest.reason) == (
+            entry.status,
+            entry.model_package_arn,
+            entry.reason,
+        ):
+            log.info("deployment still deferred", extra={"endpoint_id": entry.endpoint, "reason": reason})
+            return
+        self._write(entry)
 
     def _write(self, entry: LedgerEntry) -> LedgerEntry:
         stored = self._ledger_call(self.ledger.append, entry)

@@ -63,7 +63,7 @@ class Rollout:
 
     def as_dict(self) -> dict[str, Any]:
         if self.strategy == "all_at_once":
-            return {"strategy": self.strategy}
+            return {"strategy": self.strategy, "bake_seconds": self.bake_seconds}
         return {
             "strategy": self.strategy,
             "step_percent": self.step_percent,

@@ -10,12 +10,15 @@ from aws_cdk import aws_events_targets as targets
 from constructs import Construct
 
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
+# Blue/green progress is a separate detail-type; subscribing to it lets the ledger follow a rollout
+# without waiting for the sweep (https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html).
+ENDPOINT_DEPLOYMENT_STATE_CHANGE = "SageMaker Endpoint Deployment State Change"
 
 
 def endpoint_state_pattern(endpoints: Sequence[str]) -> events.EventPattern:
     return events.EventPattern(
         source=["aws.sagemaker"],
-        detail_type=[ENDPOINT_STATE_CHANGE],
+        detail_type=[ENDPOINT_STATE_CHANGE, ENDPOINT_DEPLOYMENT_STATE_CHANGE],
         detail={"EndpointName": sorted(endpoints)},
     )
 

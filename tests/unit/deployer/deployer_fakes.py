@@ -21,10 +21,14 @@ from typing import Any
 from deployer.errors import EndpointBusy, PermanentError
 from deployer.events import EndpointChange, ModelPackageChange, Sweep
 from deployer.ledger import endpoint_id, format_at
-from deployer.models import BUSY_STATUSES, DeployPlan, EndpointView, LedgerEntry, Package
+from deployer.models import DeployPlan, EndpointView, LedgerEntry, Package
 from deployer.settings import Deployment, Rollout, Settings
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
+# The statuses in which SageMaker refuses UpdateEndpoint, written down here from the API reference
+# (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeEndpoint.html, EndpointStatus),
+# not imported from the production code: a wrong production set must not make the fake agree with it.
+FAKE_BUSY_STATUSES = frozenset({"Creating", "Updating", "SystemUpdating", "RollingBack", "Deleting"})
 REGISTRY = "111111111111"
 SERVING = "333333333333"
 REGION = "eu-west-1"
@@ -125,6 +129,8 @@ class FakeSageMaker:
     fail_next_update: set[str] = field(default_factory=set)
     violations: list[str] = field(default_factory=list)
     update_targets: dict[str, list[str]] = field(default_factory=dict)
+    rolled_back_packages: set[str] = field(default_factory=set)  # updates made to fail (fail_next)
+    described_packages: list[str] = field(default_factory=list)
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     # registry
@@ -192,7 +198,7 @@ class FakeSageMaker:
         )
         if ep is None:
             raise PermanentError(f"update_endpoint: ValidationException: Could not find endpoint {name}")
-        if ep.status in BUSY_STATUSES:
+        if ep.status in FAKE_BUSY_STATUSES:
             self.violations.append(f"UpdateEndpoint on {ep.status} endpoint {name}")
             raise EndpointBusy("update_endpoint: Cannot update in-progress endpoint")
         targets = self.update_targets.setdefault(name, [])
@@ -201,6 +207,8 @@ class FakeSageMaker:
         targets.append(plan.package.arn)
         ep.status, ep.pending_config, ep.failure_reason = "Updating", plan.config_name, None
         ep.fail_pending = name in self.fail_next_update
+        if ep.fail_pending:
+            self.rolled_back_packages.add(plan.package.arn)
         self.fail_next_update.discard(name)
         self._emit(name)
 
@@ -218,6 +226,18 @@ class FakeSageMaker:
                 del self.configs[name]
                 deleted.append(name)
         return deleted
+
+    def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]:
+        """DescribeModelPackage's audit fields (who changed the approval last, and why)."""
+        self.calls.append(("describe_model_package", {"arn": package_arn}))
+        self.described_packages.append(package_arn)
+        return {
+            "ModelPackageArn": package_arn,
+            "LastModifiedBy": {
+                "IamIdentity": {"Arn": "arn:aws:sts::111111111111:assumed-role/mlops-fraud-approver/bob"}
+            },
+            "ApprovalDescription": "from DescribeModelPackage",
+        }
 
     # time passes
     def tick(self, name: str) -> bool:

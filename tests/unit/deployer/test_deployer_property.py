@@ -141,7 +141,7 @@ class World:
             while self.queue:
                 self.deliver(self.queue.pop(0))
             self.deliver(SWEEP)
-            reads = ("list_model_packages", "describe_endpoint")
+            reads = ("list_model_packages", "describe_endpoint", "describe_model_package")
             writes = [c for c in self.sm.calls[calls_before:] if c[0] not in reads]
             busy = [ep for ep in self.sm.endpoints.values() if ep.status not in ("InService", "Failed")]
             if not writes and not busy and self.ledger_size() == items_before:
@@ -191,6 +191,12 @@ def test_random_histories_converge_without_loops(registered, ops):
         if blocked:
             assert latest is not None and latest.reason
             assert ep is None or ep.status == "InService"
+            # a version blocked for good must have earned it: no InferenceSpecification (refused)
+            # or an update of it that SageMaker rolled back; any other final failure is a bug
+            if latest.status == FAILED:
+                assert not desired.has_spec, latest
+            else:
+                assert desired.arn in world.sm.rolled_back_packages, latest
         else:
             assert ep is not None and ep.status == "InService", (deployment.endpoint, ep, latest)
             assert world.sm.serving_version(deployment.endpoint) == desired.version, (

@@ -62,7 +62,10 @@ class TestSettings:
 
     def test_all_at_once_without_waits(self):
         d = parse_deployment({**GOOD, "rollout": {"strategy": "all_at_once"}})
-        assert d.rollout.strategy == "all_at_once" and d.rollout.as_dict() == {"strategy": "all_at_once"}
+        assert d.rollout.strategy == "all_at_once" and d.rollout.as_dict() == {
+            "strategy": "all_at_once",
+            "bake_seconds": 0,
+        }
 
     @pytest.mark.parametrize(
         ("change", "message"),

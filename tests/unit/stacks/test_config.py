@@ -104,6 +104,20 @@ def test_defaults_for_optional_deployment_keys() -> None:
         (f"{DEP}.model_group", "ghost", f"{DEP}.model_group", "fraud-detector, fraud-explainer, recommender"),
         (f"{DEP}.account", "3333", f"{DEP}.account", "12 digits"),
         (f"{DEP}.region", "mars-1", f"{DEP}.region", "a SageMaker region name"),
+        (f"{DEP}.region", "us-east-1", f"{DEP}.region", "the registry's region eu-west-1"),
+        (f"{DEP}.account", "3333333333333", f"{DEP}.account", "exactly 12 digits"),
+        (
+            "deployments.recommender-prod.rollout.step_percent",
+            55,
+            "deployments.recommender-prod.rollout.step_percent",
+            "from 10 to 50",
+        ),
+        (
+            "deployments.recommender-prod.rollout.step_percent",
+            9,
+            "deployments.recommender-prod.rollout.step_percent",
+            "from 10 to 50",
+        ),
         (f"{DEP}.follows", "Approved!", f"{DEP}.follows", "lifecycle stage"),
         (f"{DEP}.instance_type", "m5.large", f"{DEP}.instance_type", "ml.m5.large"),
         (f"{DEP}.instance_count", 0, f"{DEP}.instance_count", "from 1 to 100"),
@@ -184,3 +198,23 @@ def test_without_an_organization_discovery_accounts_are_capped() -> None:
         parse_config(raw)
     del raw["teams"]["t0"]
     assert len(parse_config(raw).team_accounts) == MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG
+
+
+def test_all_at_once_bakes_with_the_configured_or_default_bake_seconds() -> None:
+    """bake_seconds becomes TerminationWaitInSeconds for every strategy: without it an all_at_once
+    update has no baking period in which the rollback alarms could act."""
+    raw = with_change(f"{DEP}.rollout", {"strategy": "all_at_once", "bake_seconds": 900})
+    rollout = parse_config(raw).deployments[0].rollout
+    assert rollout.as_dict() == {"strategy": "all_at_once", "bake_seconds": 900}
+    default = parse_config(with_change(f"{DEP}.rollout", {"strategy": "all_at_once"})).deployments[0].rollout
+    assert default.as_dict() == {"strategy": "all_at_once", "bake_seconds": 300}
+    assert parse_config(with_change(f"{DEP}.rollout", DELETE)).deployments[0].rollout.bake_seconds == 300
+
+
+def test_a_deployment_in_another_region_than_the_registry_names_its_key() -> None:
+    raw = with_change("deployments.recommender-prod.region", "eu-central-1")
+    with pytest.raises(ConfigError) as error:
+        parse_config(raw)
+    assert error.value.path == "deployments.recommender-prod.region"
+    assert error.value.value == "eu-central-1"
+    assert "eu-west-1" in str(error.value)

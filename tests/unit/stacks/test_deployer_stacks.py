@@ -49,7 +49,7 @@ def test_every_trigger_targets_the_deployer_queue(synth: Synthesized) -> None:
     } in patterns
     assert {
         "source": ["aws.sagemaker"],
-        "detail-type": ["SageMaker Endpoint State Change"],
+        "detail-type": ["SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"],
         "detail": {"EndpointName": ["fraud-detector-prod", "recommender-prod"]},
     } in patterns
     schedules = [r["Properties"].get("ScheduleExpression") for r in rules.values()]

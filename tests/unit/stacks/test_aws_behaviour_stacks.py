@@ -1,0 +1,55 @@
+"""Stacks as AWS really behaves (issue 10): blue/green progress events are subscribed and forwarded,
+account-wide roles never move between stacks, the publisher's KMS use is pinned to S3."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from stacks.config import load_config
+from stacks.constructs.names import publisher_role_name
+from tests.unit.stacks.policy_helpers import actions_of
+from tests.unit.stacks.synth import EXAMPLE_CONFIG, Synthesized, example, synthesize
+from tests.unit.stacks.test_registry_security import role
+
+BOTH = ["SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"]
+
+
+def rule_patterns(synth: Synthesized, stack: str) -> list[Any]:
+    return [r["Properties"].get("EventPattern") for r in synth.resources(stack, "AWS::Events::Rule").values()]
+
+
+def test_serving_accounts_forward_blue_green_progress_events_too() -> None:
+    synth = example()
+    (pattern,) = rule_patterns(synth, "MlopsServing-333333333333-eu-west-1")
+    assert pattern == {
+        "source": ["aws.sagemaker"],
+        "detail-type": BOTH,
+        "detail": {"EndpointName": ["fraud-detector-prod"]},
+    }
+
+
+def role_names(synth: Synthesized, stack: str) -> set[str]:
+    roles = synth.resources(stack, "AWS::IAM::Role").values()
+    return {r["Properties"]["RoleName"] for r in roles if "RoleName" in r["Properties"]}
+
+
+def test_account_roles_stay_in_the_registry_region_stack_when_the_account_gains_a_second_region() -> None:
+    """IAM roles are account-wide: a second region's stack (sorted before the first) must not take them.
+    The config refuses endpoints outside the registry's region today; the stack layout must not rely on it."""
+    config = load_config(EXAMPLE_CONFIG)
+    first = synthesize(config, nag=False)
+    home = "MlopsServing-333333333333-eu-west-1"
+    assert role_names(first, home) == {"mlops-sagemaker-execution", "mlops-deploy-access"}
+    extra = dataclasses.replace(config.deployments[0], endpoint="fraud-detector-ap", region="ap-south-1")
+    second = synthesize(dataclasses.replace(config, deployments=(*config.deployments, extra)), nag=False)
+    assert role_names(second, home) == {"mlops-sagemaker-execution", "mlops-deploy-access"}
+    assert role_names(second, "MlopsServing-333333333333-ap-south-1") == set()
+
+
+def test_publisher_uses_the_artifact_key_only_through_s3_of_the_registry_region() -> None:
+    _, statements = role(example(), publisher_role_name("fraud"))
+    (kms,) = [s for s in statements if any(a.startswith("kms:") for a in actions_of(s))]
+    assert kms["Effect"] == "Allow"
+    assert actions_of(kms) == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
