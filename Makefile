@@ -16,13 +16,14 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help install lint typecheck unit synth cfn-lint test demo local bench clean
+.PHONY: help install lint typecheck unit synth cfn-lint test demo local bench mutants clean
 
 help:
 	@echo "make demo   - the whole flow on the local AWS emulator (installs first)"
 	@echo "make test   - every check: ruff, mypy, pytest, cdk synth with cdk-nag, cfn-lint (installs first)"
 	@echo "make local  - the emulator with every stack deployed, for your own scripts (Ctrl-C stops it)"
 	@echo "make bench  - performance figures"
+	@echo "make mutants - mutation score of the deployer and the config parser (slow; not in make test)"
 
 $(INSTALLED): requirements.txt requirements-dev.txt pipelines/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,5 +71,14 @@ local: install
 bench: install
 	$(TEST_ENV) $(PY) -m bench
 
+# Mutation testing with the pinned mutmut (config in pyproject.toml): mutates lambdas/deployer/ and
+# stacks/config.py, judged by their fast unit tests only; prints the score and the survivors.
+# Slow (see README); two workers; not part of `make test`.
+mutants: install
+	rm -rf mutants
+	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(VENV)/bin/mutmut run --max-children 2
+	$(VENV)/bin/mutmut export-cicd-stats
+	$(PY) -m bench.mutation_score
+
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache mutants

@@ -7,6 +7,8 @@
    event (budget 3 reads, no write).
 3. Decision latency: event received by the handler to UpdateEndpoint returned, against the local
    moto server with the emulator extension (``local.emulator.server.EmulatorServer``), median of 20.
+4. Sweep fan-out: a sweep of 500 endpoints on moto + the emulator (``--endpoints N``,
+   ``--only-sweep``): wall time, AWS calls, longest invocation against half the Lambda timeout.
 """
 
 from __future__ import annotations
@@ -305,17 +307,142 @@ def decision_latency(samples: int = 20) -> dict[str, Any]:
     }
 
 
+# --- 4. sweep fan-out at scale ------------------------------------------------------------------------------
+
+LAMBDA_TIMEOUT_SECONDS = 60  # stacks/constructs/deployer_function.py
+
+
+def _scheduled(sweep_id: str) -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": sweep_id,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": REGISTRY,
+        "time": "2026-11-20T10:00:00Z",
+        "region": REGION,
+        "resources": [],
+        "detail": {},
+    }
+
+
+def sweep_fan_out(endpoints: int = 500) -> dict[str, Any]:
+    """A sweep of ``endpoints`` managed endpoints on moto + the emulator, drained as Lambda would
+    (batches of 10 from the queue). Three sweeps: the first creates every endpoint, the second
+    records them live, the third finds nothing to do. Invocations run one after the other here;
+    Lambda runs up to two at once (max concurrency 2), so its wall time is about half."""
+    import boto3
+    from deployer import aws, handler
+    from moto import mock_aws
+
+    from local.emulator import advance, install
+
+    os.environ.update(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION=REGION)
+    os.environ.setdefault("LOG_LEVEL", "WARNING")
+    os.environ.pop("AWS_ENDPOINT_URL", None)
+    install()
+    results: dict[str, Any] = {"endpoints": endpoints, "half_timeout_s": LAMBDA_TIMEOUT_SECONDS / 2}
+    with mock_aws():
+        topic = _setup_registry(lambda service: boto3.client(service, region_name=REGION))
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue_url = sqs.create_queue(QueueName="mlops-deployer", Attributes={"VisibilityTimeout": "360"})[
+            "QueueUrl"
+        ]
+        deployments = [
+            {
+                **_deployment(cross_account=False),
+                "endpoint": f"bench-{i:04d}",
+                "alarms": [f"mlops-bench-{i:04d}-5xx"],
+            }
+            for i in range(endpoints)
+        ]
+        os.environ.update(
+            {
+                "LEDGER_TABLE": TABLE,
+                "TOPIC_ARN": topic,
+                "REGISTRY_ACCOUNT": REGISTRY,
+                "DEPLOYMENTS": json.dumps(deployments),
+                "QUEUE_URL": queue_url,
+                "AWS_REGION": REGION,
+            }
+        )
+        calls: list[str] = []
+        session = boto3.Session(region_name=REGION)
+        session.events.register("before-call.*.*", lambda model, **_: calls.append(model.name))
+        aws._FACTORY = aws.ClientFactory(session=session)
+        handler._SERVICE = None
+        _register_approved(boto3.client("sagemaker", region_name=REGION))
+
+        def invoke(event: dict[str, Any]) -> float:
+            start = time.perf_counter()
+            response = handler.handler(event, _Context())
+            if response["batchItemFailures"]:
+                raise RuntimeError(f"the deployer failed messages: {response}")
+            return time.perf_counter() - start
+
+        def sweep(name: str) -> dict[str, Any]:
+            calls.clear()
+            started = time.perf_counter()
+            durations = [invoke(_sqs(_scheduled(f"bench-{name}"), "sweep"))]
+            messages = 0
+            while True:
+                batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+                if not batch:
+                    break
+                messages += len(batch)
+                records = [
+                    {"messageId": m["MessageId"], "body": m["Body"], "eventSource": "aws:sqs"} for m in batch
+                ]
+                durations.append(invoke({"Records": records}))
+                sqs.delete_message_batch(
+                    QueueUrl=queue_url,
+                    Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(batch)
+                    ],
+                )
+            wall = time.perf_counter() - started
+            by_call: dict[str, int] = {}
+            for call in calls:
+                by_call[call] = by_call.get(call, 0) + 1
+            return {
+                "messages": messages,
+                "invocations": len(durations),
+                "fan_out_invocation_s": round(durations[0], 3),
+                "max_invocation_s": round(max(durations), 3),
+                "wall_s_sequential": round(wall, 2),
+                "aws_calls": len(calls),
+                "aws_calls_by_operation": dict(sorted(by_call.items())),
+                "within_half_timeout": max(durations) <= LAMBDA_TIMEOUT_SECONDS / 2,
+            }
+
+        results["create_all"] = sweep("create")
+        advance()
+        results["record_live"] = sweep("live")
+        results["steady_state"] = sweep("steady")
+        handler._SERVICE = None
+        aws.reset()
+        for key in ("LEDGER_TABLE", "TOPIC_ARN", "REGISTRY_ACCOUNT", "DEPLOYMENTS", "QUEUE_URL"):
+            os.environ.pop(key, None)
+    return results
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--runs", type=int, default=9, help="cold start runs per side")
+    parser.add_argument("--endpoints", type=int, default=500, help="managed endpoints in the sweep benchmark")
+    parser.add_argument("--only-sweep", action="store_true", help="run only the sweep benchmark")
     args = parser.parse_args()
     # the in-process moto server logs every request; the figures are what this prints
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if args.only_sweep:
+        print(json.dumps(sweep_fan_out(args.endpoints), indent=2))
+        return 0
     results = {
         "cold_start": cold_start(args.runs),
         "aws_calls": call_counts(),
         "decision_latency": decision_latency(),
+        "sweep_fan_out": sweep_fan_out(args.endpoints),
     }
     if args.json:
         print(json.dumps(results, indent=2))
@@ -332,6 +459,16 @@ def main() -> int:
         f"decision latency (event -> UpdateEndpoint returned, local moto server): median {latency['median_ms']} ms "
         f"over {latency['samples']} (min {latency['min_ms']}, max {latency['max_ms']})"
     )
+    sweep = results["sweep_fan_out"]
+    for phase in ("create_all", "record_live", "steady_state"):
+        f = sweep[phase]
+        print(
+            f"sweep of {sweep['endpoints']} endpoints, {phase.replace('_', ' ')}: {f['messages']} messages, "
+            f"{f['invocations']} invocations, {f['aws_calls']} AWS calls, wall {f['wall_s_sequential']} s "
+            f"(one invocation at a time), longest invocation {f['max_invocation_s']} s "
+            f"(fan-out {f['fan_out_invocation_s']} s; half the timeout: {sweep['half_timeout_s']} s, "
+            f"{'ok' if f['within_half_timeout'] else 'EXCEEDED'})"
+        )
     return 0
 
 

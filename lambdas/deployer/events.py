@@ -19,6 +19,9 @@ ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
 # https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
 ENDPOINT_DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
 SCHEDULED = "Scheduled Event"
+# The sweep fans out: one message per managed endpoint, sent by the deployer to its own queue.
+DEPLOYER_SOURCE = "mlops.deployer"
+RECONCILE_ENDPOINT = "Reconcile Endpoint"
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,8 @@ def parse_event(event: Any) -> Trigger:
     detail = event.get("detail")
     if detail_type == SCHEDULED and source == "aws.events":
         return Sweep(event_id=event_id, time=time)
+    if detail_type == RECONCILE_ENDPOINT and source == DEPLOYER_SOURCE and isinstance(detail, dict):
+        return _endpoint_change(event_id, time, event, detail)
     if source != "aws.sagemaker":
         raise MalformedEvent(f"unexpected event source {source!r} / detail-type {detail_type!r}")
     if not isinstance(detail, dict):
@@ -218,3 +223,19 @@ def parse_lambda_event(event: Any) -> list[Message]:
         except MalformedEvent as exc:
             return [Message(message_id, None, exc)]
     return parse_sqs_event(event)
+
+
+def reconcile_message(endpoint_id: str, sweep: Sweep) -> dict[str, Any]:
+    """The event the sweep sends for one endpoint (``<account>/<region>/<endpoint>``)."""
+    account, region, name = endpoint_id.split("/", 2)
+    return {
+        "version": "0",
+        "id": f"{sweep.event_id}/{endpoint_id}",
+        "detail-type": RECONCILE_ENDPOINT,
+        "source": DEPLOYER_SOURCE,
+        "account": account,
+        "region": region,
+        "time": sweep.time.isoformat() if sweep.time else None,
+        "resources": [],
+        "detail": {"EndpointName": name},
+    }

@@ -17,7 +17,15 @@ from typing import Any
 
 from deployer import controller
 from deployer.errors import EndpointBusy, MalformedEvent, PermanentError, QuotaExceeded, TransientError
-from deployer.events import EndpointChange, Message, ModelPackageChange, Sweep, Trigger, audit_fields
+from deployer.events import (
+    EndpointChange,
+    Message,
+    ModelPackageChange,
+    Sweep,
+    Trigger,
+    audit_fields,
+    reconcile_message,
+)
 from deployer.ledger import Ledger
 from deployer.models import FAILED, SKIPPED, Decision, LedgerEntry
 from deployer.notifier import Notifier
@@ -31,11 +39,22 @@ SAFETY_MARGIN_MS = 15_000
 
 
 class DeployerService:
-    def __init__(self, settings: Settings, gateway: Gateway, ledger: Ledger, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        gateway: Gateway,
+        ledger: Ledger,
+        notifier: Notifier,
+        fan_out: Callable[[list[dict[str, Any]]], None] | None = None,
+    ) -> None:
         self.settings = settings
         self.gateway = gateway
         self.ledger = ledger
         self.notifier = notifier
+        # Sends events to the deployer's own queue. With it, a sweep reconciles nothing itself: it
+        # sends one "Reconcile Endpoint" message per endpoint, so each invocation stays short
+        # whatever the number of endpoints. Without it (tests, direct runs) the sweep works inline.
+        self.fan_out = fan_out
 
     # --- batch ---------------------------------------------------------------------------------
 
@@ -75,6 +94,9 @@ class DeployerService:
         deployments, invalid, problem = self.route(trigger)
         for entry in invalid:
             self.record_invalid(entry, trigger)
+        if isinstance(trigger, Sweep) and self.fan_out is not None and deployments:
+            self.fan_out([reconcile_message(d.endpoint_id, trigger) for d in deployments])
+            return []
         if problem is not None:
             log.warning(
                 "event for nothing this deployer manages",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from deployer.aws import ClientFactory
+from deployer.errors import TransientError
 from deployer.ledger import Ledger
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import SageMakerGateway
@@ -16,12 +18,36 @@ from deployer.settings import load_settings
 def build_service(env: Mapping[str, str], clients: ClientFactory) -> DeployerService:
     settings = load_settings(env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+    queue_url = env.get("QUEUE_URL")
     return DeployerService(
         settings=settings,
         gateway=SageMakerGateway(lambda where, role: clients.client("sagemaker", where, role)),
         ledger=Ledger(_Lazy(lambda: clients.client("dynamodb", region)), settings.ledger_table),
         notifier=Notifier(_Lazy(lambda: clients.client("sns", region)), settings.topic_arn),
+        fan_out=QueueFanOut(_Lazy(lambda: clients.client("sqs", region)), queue_url) if queue_url else None,
     )
+
+
+class QueueFanOut:
+    """Sends events to the deployer's queue, ten per SendMessageBatch (the SQS maximum)."""
+
+    BATCH = 10
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._queue_url = queue_url
+
+    def __call__(self, events: list[dict[str, Any]]) -> None:
+        for start in range(0, len(events), self.BATCH):
+            chunk = events[start : start + self.BATCH]
+            response = self._client.send_message_batch(
+                QueueUrl=self._queue_url,
+                Entries=[{"Id": str(i), "MessageBody": json.dumps(e)} for i, e in enumerate(chunk)],
+            )
+            if response.get("Failed"):  # the sweep message is retried; duplicates are harmless
+                raise TransientError(
+                    f"SendMessageBatch refused {len(response['Failed'])} message(s): {response['Failed'][0]}"
+                )
 
 
 class _Lazy:

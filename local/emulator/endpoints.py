@@ -31,6 +31,7 @@ from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_ba
 from moto.sagemaker.responses import SageMakerResponse
 
 from . import clock, events
+from . import deployment_config as deployment_limits
 
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
@@ -232,6 +233,9 @@ def update_endpoint(self: SageMakerResponse) -> ActionResult:
             raise _missing_config(backend, config_name)
         if deployment_config is None and self._get_param("RetainDeploymentConfig"):
             deployment_config = getattr(endpoint, "last_deployment_config", None)
+        deployment_limits.validate(
+            deployment_config, deployment_limits.fleet_size(backend.endpoint_configs[config_name])
+        )
         alarms = [
             a["AlarmName"]
             for a in ((deployment_config or {}).get("AutoRollbackConfiguration") or {}).get("Alarms", [])

@@ -91,6 +91,8 @@ class DeployerFunction(Construct):
                 "TOPIC_ARN": topic.topic_arn,
                 "REGISTRY_ACCOUNT": registry_account,
                 "DEPLOYMENTS_FILE": DEPLOYMENTS_FILE,
+                # the sweep fans out: one message per endpoint to this same queue
+                "QUEUE_URL": queue.queue_url,
             },
         )
         self.function.add_event_source(
@@ -108,6 +110,7 @@ class DeployerFunction(Construct):
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_override("DependsOn", [self._policy_logical_id()])
         ledger.grant(self.role, "dynamodb:PutItem", "dynamodb:Query")
+        queue.grant_send_messages(self.role)  # the sweep's fan-out
         topic.grant_publish(self.role)
         self.errors_alarm = cloudwatch.Alarm(
             self,

@@ -4,6 +4,7 @@ with DescribeModelPackage, blue/green progress events. Each test failed before i
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -318,3 +319,48 @@ def test_settings_refuse_a_13_digit_account() -> None:
     }
     with pytest.raises(ValueError, match="account: '3333333333333'"):
         parse_deployment(raw)
+
+
+# --- 6. the sweep fans out ------------------------------------------------------------------------------
+
+
+def test_a_sweep_sends_one_message_per_endpoint_and_reconciles_nothing_itself(
+    sagemaker: FakeSageMaker, ledger: FakeLedger, notifier: FakeNotifier
+) -> None:
+    deployments = [make_deployment(endpoint=f"ep-{i}") for i in range(23)]
+    sent: list[dict[str, Any]] = []
+    service = DeployerService(
+        make_settings(*deployments),
+        sagemaker,
+        ledger,
+        notifier,
+        fan_out=sent.extend,  # type: ignore[arg-type]
+    )
+    approve(sagemaker, 1)
+    assert service.handle_trigger(SWEEP) == []
+    assert sagemaker.calls == [] and ledger.queries == 0
+    triggers = [parse_event(json.loads(json.dumps(body))) for body in sent]
+    assert [(t.endpoint, t.account, t.region) for t in triggers if isinstance(t, EndpointChange)] == [
+        (d.endpoint, d.account, d.region) for d in deployments
+    ]
+    decisions = service.handle_trigger(triggers[4])  # each message reconciles its endpoint only
+    assert [c[1] for c in sagemaker.calls if c[0] == "describe_endpoint"] == [{"endpoint": "ep-4"}]
+    assert decisions[0].deploy is not None
+
+
+def test_queue_fan_out_sends_batches_of_ten() -> None:
+    from deployer.wiring import QueueFanOut
+
+    class Sqs:
+        def __init__(self) -> None:
+            self.batches: list[list[dict[str, Any]]] = []
+
+        def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:  # noqa: N803
+            assert QueueUrl == "https://sqs/q"
+            self.batches.append(Entries)
+            return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    sqs = Sqs()
+    QueueFanOut(sqs, "https://sqs/q")([{"n": i} for i in range(25)])
+    assert [len(b) for b in sqs.batches] == [10, 10, 5]
+    assert json.loads(sqs.batches[2][4]["MessageBody"]) == {"n": 24}
