@@ -63,19 +63,25 @@ class Context:
         return self.aws.client("s3")
 
     @cached_property
-    def _deployments(self) -> list[Any]:
-        from mlops_cli.deployments import load_deployments, read_deployments_file
+    def _catalog(self) -> Any:
+        from mlops_cli.deployments import load_catalog
 
-        if self.args.deployments_file:
-            return read_deployments_file(self.args.deployments_file)
-        return load_deployments(self.aws.client("lambda"), self.args.deployer_function)
+        return load_catalog(self.aws.client("ssm"), self.args.catalog_path)
+
+    def catalog(self) -> Any:
+        """The deployments catalog (managed endpoints, registry account and region); errors propagate."""
+        return self._catalog
+
+    @property
+    def _deployments(self) -> list[Any]:
+        return list(self._catalog.deployments)
 
     def deployments(self) -> list[Any]:
-        """Managed endpoints; errors (no deployer, no access) propagate."""
+        """Managed endpoints; errors (no catalog, no access) propagate."""
         return list(self._deployments)
 
     def deployments_or_none(self) -> list[Any] | None:
-        """Managed endpoints, or None with a warning when the deployer cannot be read."""
+        """Managed endpoints, or None with a warning when the catalog cannot be read."""
         try:
             return self.deployments()
         except CliError as exc:

@@ -1,8 +1,6 @@
-"""Managed endpoints, read from the deployer function's configuration (or a local file).
-
-The JSON shape and where the deployer keeps it (`DEPLOYMENTS` inline, or `DEPLOYMENTS_FILE` in its
-code package) are defined in docs/contracts.md ("Deployer Lambda environment").
-"""
+"""Managed endpoints, read from the deployments catalog the deployer stack publishes in SSM Parameter
+Store of the registry account (docs/contracts.md, "Deployments catalog"): the same JSON objects as the
+deployer's own configuration ("Deployer Lambda environment")."""
 
 from __future__ import annotations
 
@@ -14,14 +12,13 @@ from typing import Any
 from mlops_cli.errors import (
     EXIT_AWS_ERROR,
     EXIT_NOT_FOUND,
-    EXIT_UNREACHABLE,
     EXIT_USAGE,
     CliError,
     translated,
 )
 from mlops_cli.ledger import endpoint_id
 
-DEFAULT_DEPLOYER_FUNCTION = "mlops-deployer"
+DEFAULT_CATALOG_PATH = "/mlops/deployments"
 APPROVED = "Approved"
 
 
@@ -89,83 +86,80 @@ def parse_deployments(text: str | None, *, source: str = "DEPLOYMENTS") -> list[
     return result
 
 
-def download(url: str) -> bytes:
-    """GET a presigned URL (the deployer's code package). Replaced in tests."""
-    import urllib.request
+@dataclass(frozen=True)
+class Catalog:
+    """The deployments catalog the deployer stack publishes (docs/contracts.md, "Deployments catalog")."""
 
-    with urllib.request.urlopen(url, timeout=30) as response:  # a presigned https URL from Lambda
-        return bytes(response.read())
+    path: str
+    deployments: list[Deployment]
+    registry_account: str | None = None
+    registry_region: str | None = None
 
 
-def load_deployments(lambda_client: Any, function_name: str) -> list[Deployment]:
-    """From the deployer's configuration (docs/contracts.md): `DEPLOYMENTS` inline (one
-    GetFunctionConfiguration), else `DEPLOYMENTS_FILE` inside its code package (plus GetFunction and a
-    download of the package: the stack ships the file with the code because of Lambda's 4 KB limit)."""
-    try:
-        with translated(
-            needs=f"lambda:GetFunctionConfiguration on function {function_name} in the registry account",
-            what=f"deployer function {function_name!r}",
-        ):
-            config = lambda_client.get_function_configuration(FunctionName=function_name)
-    except CliError as exc:
-        if exc.exit_code == EXIT_NOT_FOUND:
-            exc.hint = (
-                "deploy the registry stack, or pass --deployer-function / --region for another deployer"
-            )
-        raise
-    variables = (config.get("Environment") or {}).get("Variables") or {}
-    if variables.get("DEPLOYMENTS"):
-        return parse_deployments(variables["DEPLOYMENTS"], source=f"{function_name} DEPLOYMENTS")
-    file_name = variables.get("DEPLOYMENTS_FILE")
-    if not file_name:
+def parse_catalog(path: str, values: dict[str, str]) -> Catalog:
+    """Join the parts (parameter name -> value) found under `path` into one catalog.
+
+    Every part says how many parts there are; parts left over from a larger catalog (CloudFormation
+    deletes removed parameters last) are ignored, and parts that disagree mean an update in progress."""
+    parts: dict[int, dict[str, Any]] = {}
+    for name, value in sorted(values.items()):
+        try:
+            part = json.loads(value)
+            index, count = int(part["part"]), int(part["parts"])
+            deployments = part["deployments"]
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise CliError(
+                f"deployments catalog part {name} is malformed: {exc}",
+                EXIT_AWS_ERROR,
+                hint="redeploy the MlopsDeployer stack, which writes the catalog",
+            ) from exc
+        parts[index] = {"parts": count, "deployments": deployments, "registry": part.get("registry") or {}}
+    if 0 not in parts:
         raise CliError(
-            f"deployer function {function_name} sets neither DEPLOYMENTS nor DEPLOYMENTS_FILE", EXIT_AWS_ERROR
+            f"deployments catalog {path} has no part 0 (found {len(parts)} part(s))",
+            EXIT_AWS_ERROR,
+            hint="redeploy the MlopsDeployer stack, which writes the catalog",
         )
-    return parse_deployments(
-        _read_from_code(lambda_client, function_name, file_name), source=f"{function_name} {file_name}"
+    count = parts[0]["parts"]
+    wanted = [parts.get(i) for i in range(count)]
+    if any(p is None or p["parts"] != count for p in wanted):
+        raise CliError(
+            f"deployments catalog {path} is incomplete (parts disagree): the MlopsDeployer stack is probably "
+            "being updated",
+            EXIT_AWS_ERROR,
+            hint="try again in a minute",
+        )
+    items = [item for p in wanted if p is not None for item in p["deployments"]]
+    registry = parts[0]["registry"]
+    return Catalog(
+        path=path,
+        deployments=parse_deployments(json.dumps(items), source=f"deployments catalog {path}"),
+        registry_account=registry.get("account"),
+        registry_region=registry.get("region"),
     )
 
 
-def _read_from_code(lambda_client: Any, function_name: str, file_name: str) -> str:
-    import io
-    import posixpath
-    import zipfile
-
-    fallback = "pass --deployments-file PATH (the deployments.json of the deployer's asset under cdk.out)"
-    member = posixpath.normpath(file_name)
-    if member.startswith(("/", "..")):
-        raise CliError(
-            f"DEPLOYMENTS_FILE={file_name!r} is not inside the code package", EXIT_AWS_ERROR, hint=fallback
-        )
+def load_catalog(ssm_client: Any, path: str = DEFAULT_CATALOG_PATH) -> Catalog:
+    """Read every part under `path` with GetParametersByPath (IAM authorizes it against the path:
+    team and approver roles are granted exactly that; see stacks/constructs/deployments_catalog.py)."""
+    values: dict[str, str] = {}
     with translated(
-        needs=f"lambda:GetFunction on function {function_name} (DEPLOYMENTS_FILE is in its code)"
+        needs=f"ssm:GetParametersByPath on parameter {path} in the registry account (team and approver "
+        "roles have it)",
+        what=f"deployments catalog {path}",
     ):
-        location = lambda_client.get_function(FunctionName=function_name)["Code"]["Location"]
-    try:
-        package = download(location)
-    except OSError as exc:
+        for page in ssm_client.get_paginator("get_parameters_by_path").paginate(Path=path, Recursive=False):
+            for parameter in page.get("Parameters", []):
+                values[parameter["Name"]] = parameter["Value"]
+    if not values:
+        region = getattr(getattr(ssm_client, "meta", None), "region_name", None)
         raise CliError(
-            f"cannot download the code package of {function_name}: {exc}", EXIT_UNREACHABLE, hint=fallback
-        ) from exc
-    try:
-        with zipfile.ZipFile(io.BytesIO(package)) as archive:
-            return archive.read(member).decode("utf-8")
-    except (zipfile.BadZipFile, KeyError, UnicodeDecodeError) as exc:
-        raise CliError(
-            f"cannot read {file_name} from the code package of {function_name}: {exc}",
-            EXIT_AWS_ERROR,
-            hint=fallback,
-        ) from exc
-
-
-def read_deployments_file(path: str) -> list[Deployment]:
-    try:
-        with open(path, encoding="utf-8") as handle:
-            text = handle.read()
-    except OSError as exc:
-        raise CliError(f"cannot read --deployments-file {path}: {exc}", EXIT_USAGE) from exc
-    deployments = parse_deployments(text, source=path)
-    return deployments
+            f"no deployments catalog at {path} (SSM parameters) in this account"
+            + (f" and region {region}" if region else ""),
+            EXIT_NOT_FOUND,
+            hint="deploy the MlopsDeployer stack, or use the credentials and --region of the registry account",
+        )
+    return parse_catalog(path, values)
 
 
 def resolve_endpoint(deployments: list[Deployment], text: str) -> Deployment:

@@ -10,7 +10,7 @@ from typing import Any
 
 EXIT_OK = 0
 EXIT_USAGE = 1  # bad arguments, validation error, refused or aborted confirmation
-EXIT_NOT_FOUND = 2  # group, version, endpoint, ledger entry or deployer function does not exist
+EXIT_NOT_FOUND = 2  # group, version, endpoint, ledger entry or deployments catalog does not exist
 EXIT_DENIED = 3  # AccessDenied (or no credentials at all)
 EXIT_UNREACHABLE = 4  # the AWS endpoint (or the local emulator at AWS_ENDPOINT_URL) cannot be reached
 EXIT_STUCK = 5  # `mlops status`: at least one endpoint is stuck or failed

@@ -3,10 +3,9 @@
 Exit codes (scripts can rely on them; also in mlops_cli/README.md):
   0  ok
   1  usage or validation error, refused or aborted confirmation
-  2  not found (group, version, managed endpoint, ledger entry, deployer function, ledger table)
+  2  not found (group, version, managed endpoint, ledger entry, deployments catalog, ledger table)
   3  permission denied (the message names the role that would be needed) or no/invalid credentials
-  4  AWS endpoint unreachable (with AWS_ENDPOINT_URL set: the local emulator is not running), or the
-     deployer's code package (holding DEPLOYMENTS_FILE) cannot be downloaded
+  4  AWS endpoint unreachable (with AWS_ENDPOINT_URL set: the local emulator is not running)
   5  `mlops status`: at least one endpoint is stuck or failed
   6  any other AWS API error
 """
@@ -14,7 +13,6 @@ Exit codes (scripts can rely on them; also in mlops_cli/README.md):
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -61,16 +59,11 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
         help="assume this role first (e.g. a team role: arn:aws:iam::ACCOUNT:role/mlops-TEAM-approver)",
     )
     group.add_argument(
-        "--deployer-function",
-        default=default("mlops-deployer"),
-        help="deployer Lambda whose DEPLOYMENTS lists the managed endpoints (default: mlops-deployer)",
-    )
-    group.add_argument(
-        "--deployments-file",
-        default=default(os.environ.get("MLOPS_DEPLOYMENTS_FILE") or None),
+        "--catalog-path",
+        default=default("/mlops/deployments"),
         metavar="PATH",
-        help="read the managed endpoints from this JSON file instead of the deployer function "
-        "(default: $MLOPS_DEPLOYMENTS_FILE)",
+        help="SSM parameter path of the deployments catalog in the registry account, which lists the "
+        "managed endpoints (default: /mlops/deployments)",
     )
     group.add_argument(
         "--ledger-table",
@@ -265,6 +258,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
     sub.add_argument("--at", metavar="TIME", help="ISO-8601 time, e.g. 2026-11-20T10:00:00Z (naive = UTC)")
     sub.add_argument("--limit", type=_positive, help="only the newest N entries")
+
+    sub = add(
+        "ui",
+        "read-only web view of the registry, versions, endpoints and the ledger on localhost",
+        _lazy("ui", "run_ui"),
+    )
+    sub.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0 = any free)")
+    sub.add_argument("--open", action="store_true", help="open the page in the default browser")
 
     local = commands.add_parser("local", help="the local AWS emulator")
     local_commands = local.add_subparsers(dest="local_command", metavar="COMMAND", parser_class=_Parser)

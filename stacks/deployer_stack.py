@@ -13,6 +13,7 @@ from stacks.config import Deployment, ProjectConfig
 from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
+from stacks.constructs.deployments_catalog import DeploymentsCatalog
 from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoint_management_statements
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, EXECUTION_ROLE_NAME, rollback_alarm_names
@@ -67,14 +68,23 @@ class DeployerStack(Stack):
             self, "Queue", key=self.key, function_timeout=TIMEOUT, alarm_topic=self.notifications.topic
         )
         self.ledger = DeploymentLedger(self, "Ledger")
+        specs = [deployment_spec(self, config, d) for d in deployments]
         self.deployer = DeployerFunction(
             self,
             "Deployer",
-            deployments=[deployment_spec(self, config, d) for d in deployments],
+            deployments=specs,
             queue=self.queue.queue,
             ledger=self.ledger.table,
             topic=self.notifications.topic,
             registry_account=registry.account,
+        )
+        # the same list, published for the CLI, the UI and scripts (read with the readers' own roles)
+        self.catalog = DeploymentsCatalog(
+            self,
+            "Catalog",
+            deployments=specs,
+            registry_account=registry.account,
+            registry_region=registry.region,
         )
         groups = sorted({d.model_group for d in deployments})
         endpoints = sorted({d.endpoint for d in deployments})

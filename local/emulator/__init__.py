@@ -33,7 +33,7 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3, service_iam
+    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3, service_iam, ssm
 
     events.install()
     endpoints.install()
@@ -45,6 +45,7 @@ def install() -> None:
     auth.install()
     models.install()
     lambdas.install()
+    ssm.install()
     _installed = True
 
 

@@ -1,4 +1,4 @@
-"""IAM authorization of DynamoDB, SNS, SQS and STS calls on their real resource ARNs.
+"""IAM authorization of DynamoDB, SNS, SQS, STS and SSM calls on their real resource ARNs.
 
 moto authorizes DynamoDB and SNS calls against resource ``*``; SQS and STS calls name their queue or
 role, but moto's own matcher turns a conditional Allow that does not match into a Deny and knows only
@@ -21,12 +21,14 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
   ``ReceiveMessage`` also needs ``kms:Decrypt`` and ``SendMessage`` ``kms:GenerateDataKey`` and
   ``kms:Decrypt`` on it;
 - STS: ``AssumeRole`` on ``RoleArn``; then moto's own trust-policy check, which runs only for a role
-  of the caller's account (cross-account trust policies are not checked).
+  of the caller's account (cross-account trust policies are not checked);
+- SSM: ``GetParameter``/``GetParameters``/``GetParameterHistory`` on each parameter named,
+  ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
 
 Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
 Not evaluated: resource policies (queue, topic, key policies), KMS grants, service condition keys
 such as ``dynamodb:LeadingKeys``. Denials are worded as AWS words them: DynamoDB
-``AccessDeniedException`` (HTTP 400), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
+``AccessDeniedException`` (HTTP 400; SSM too), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
 from moto.sqs.models import sqs_backends
 from moto.sqs.responses import SQSResponse
+from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.sts.responses import TokenResponse
 
 from .iam import base_context, denial
@@ -199,6 +202,28 @@ def sts_requirements(response: Any) -> list[Requirement] | None:
     return [("sts:AssumeRole", role_arn)] if role_arn else None
 
 
+# --- SSM Parameter Store ---------------------------------------------------------------------------
+
+
+def _parameter_arn(response: Any, name: str) -> str:
+    return f"{_prefix(response, 'ssm')}:parameter/{name.lstrip('/')}"
+
+
+def ssm_requirements(response: Any) -> list[Requirement] | None:
+    """The parameter reads, each authorized as AWS documents: GetParameter(s)/GetParameterHistory against
+    every parameter named, GetParametersByPath against the path itself, not the parameters it returns
+    (https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html)."""
+    action = response._get_action()
+    name, names, path = (response._get_param(key) for key in ("Name", "Names", "Path"))  # JSON body
+    if action in ("GetParameter", "GetParameterHistory") and name:
+        return [(f"ssm:{action}", _parameter_arn(response, str(name).split(":")[0]))]
+    if action == "GetParameters" and names:
+        return [("ssm:GetParameters", _parameter_arn(response, str(n).split(":")[0])) for n in names]
+    if action == "GetParametersByPath" and path:
+        return [("ssm:GetParametersByPath", _parameter_arn(response, str(path)))]
+    return None
+
+
 # --- enforcement ------------------------------------------------------------------------------------
 
 
@@ -210,7 +235,7 @@ class _QueryAccessDenied(AccessDeniedError):
 
 
 def _denied(service: str, message: str) -> Exception:
-    if service == "dynamodb":
+    if service in ("dynamodb", "ssm"):
         return JsonRESTError("AccessDeniedException", message)  # HTTP 400
     if service == "sqs":
         error = JsonRESTError("AccessDenied", message)
@@ -264,6 +289,7 @@ _SERVICES: list[tuple[type, str, Requirements]] = [
     (SNSResponse, "sns", sns_requirements),
     (SQSResponse, "sqs", sqs_requirements),
     (TokenResponse, "sts", sts_requirements),
+    (SimpleSystemManagerResponse, "ssm", ssm_requirements),
 ]
 
 
@@ -272,4 +298,11 @@ def install() -> None:
         setattr(cls, "_authenticate_and_authorize_normal_action", _authorizer(service, requirements))  # noqa: B010
 
 
-__all__ = ["dynamodb_requirements", "install", "sns_requirements", "sqs_requirements", "sts_requirements"]
+__all__ = [
+    "dynamodb_requirements",
+    "install",
+    "sns_requirements",
+    "sqs_requirements",
+    "ssm_requirements",
+    "sts_requirements",
+]

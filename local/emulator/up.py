@@ -18,7 +18,7 @@ The JSON file::
                          "publisher": "arn:aws:iam::111111111111:role/mlops-fraud-publisher",
                          "approver": "arn:aws:iam::111111111111:role/mlops-fraud-approver"}},
      "ledger_table": "mlops-deployment-ledger", "topic_arn": "...", "queue_url": "...",
-     "deployer_function": "mlops-deployer", "deployments_file": "/path/deployments.json",
+     "deployer_function": "mlops-deployer", "catalog_path": "/mlops/deployments",
      "deployments": [...the deployer's DEPLOYMENTS...]}
 
 Each ``accounts`` entry is an administrator of that emulated account; assume the team roles from
@@ -56,6 +56,7 @@ from local.emulator import organizations, service_roles
 from local.emulator.server import Credentials, EmulatorServer, create_account_admins, enable_auth
 from local.runner import SqsRunner, from_event_source_mapping
 from stacks.config import ProjectConfig, load_config
+from stacks.constructs.deployments_catalog import CATALOG_PATH
 from stacks.constructs.names import (
     DEPLOYER_FUNCTION_NAME,
     LEDGER_TABLE_NAME,
@@ -221,9 +222,6 @@ class LocalAws:
             deployments = deployed_code_file(
                 admin, self.url, DEPLOYER_FUNCTION_NAME, variables["DEPLOYMENTS_FILE"]
             )
-        assert self.workdir is not None
-        deployments_file = self.workdir / "deployments.json"
-        deployments_file.write_text(deployments)
         environment = {
             **{k: v for k, v in variables.items() if k != "DEPLOYMENTS_FILE"},
             "DEPLOYMENTS": deployments,
@@ -261,7 +259,7 @@ class LocalAws:
             "topic_arn": variables.get("TOPIC_ARN"),
             "queue_url": runner.queue_url,
             "deployer_function": DEPLOYER_FUNCTION_NAME,
-            "deployments_file": str(deployments_file),
+            "catalog_path": CATALOG_PATH,
             "deployments": json.loads(deployments),
         }
 
@@ -292,6 +290,20 @@ class LocalAws:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def export_lines(info: dict[str, Any]) -> list[str]:
+    """Shell lines that point the CLI and the UI (and any AWS SDK) at the emulator as the registry
+    account's administrator; the managed endpoints then come from the deployments catalog."""
+    creds = info["accounts"][info["registry_account"]]
+    return [
+        "unset AWS_PROFILE AWS_SESSION_TOKEN",
+        f"export AWS_ENDPOINT_URL={info['endpoint_url']}",
+        f"export AWS_ACCESS_KEY_ID={creds['access_key_id']}",
+        f"export AWS_SECRET_ACCESS_KEY={creds['secret_access_key']}",
+        f"export AWS_REGION={info['region']}",
+        f"export AWS_DEFAULT_REGION={info['region']}",
+    ]
 
 
 def _role_arn(account: str, name: str) -> str:
@@ -342,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"team {team}: publisher {roles['publisher']} (from {roles['account']})")
             print(f"team {team}: approver  {roles['approver']} (from {roles['approver_account']})")
         print(f"ledger table: {info['ledger_table']}")
+        print("point `mlops` and `mlops ui` at the emulator (registry account administrator):")
+        for line in export_lines(info):
+            print(f"  {line}")
         print("state file (credentials, roles, deployments):")
         print(path)
         print("ready", flush=True)

@@ -12,6 +12,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
+from stacks.constructs.deployments_catalog import catalog_read_statement
 from stacks.constructs.names import PENDING, approver_role_name, publisher_role_name
 
 
@@ -154,6 +155,8 @@ class TeamRoles(Construct):
             )
         )
 
+        for role in (self.publisher, self.approver):  # `mlops` and `mlops ui` list the managed endpoints
+            role.add_to_policy(catalog_read_statement(stack))
         for role in (self.publisher, self.approver):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
 

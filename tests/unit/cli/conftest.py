@@ -29,7 +29,6 @@ def aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
         "AWS_PROFILE",
         "AWS_ENDPOINT_URL",
         "AWS_ROLE_ARN",
-        "MLOPS_DEPLOYMENTS_FILE",
         "MOTO_ACCOUNT_ID",
     ):
         monkeypatch.delenv(name, raising=False)

@@ -92,9 +92,7 @@ def _restricted_user(world: World, actions: list[str]) -> dict[str, str]:
 def test_access_denied_names_the_approver_role(world: World, cli, monkeypatch, command) -> None:
     """moto's IAM enforcement denies UpdateModelPackage to a user that may only read."""
     _seed(world)
-    creds = _restricted_user(
-        world, ["sagemaker:Describe*", "sagemaker:List*", "lambda:GetFunctionConfiguration"]
-    )
+    creds = _restricted_user(world, ["sagemaker:Describe*", "sagemaker:List*", "ssm:GetParametersByPath"])
     for name, value in creds.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("AWS_SESSION_TOKEN")

@@ -57,12 +57,12 @@ def test_groups_filter_by_team_and_search(world: World, cli) -> None:
     assert cli("groups", "--team", "nobody", "--json").json() == []
 
 
-def test_groups_without_deployer_warns_and_still_lists(world: World, cli) -> None:
+def test_groups_without_catalog_warns_and_still_lists(world: World, cli) -> None:
     world.group("solo")
     run = cli("groups", "--json")
     assert run.code == 0
     assert run.json()[0]["endpoints"] is None
-    assert "endpoints unknown" in run.err and "mlops-deployer" in run.err
+    assert "endpoints unknown" in run.err and "no deployments catalog at /mlops/deployments" in run.err
 
 
 def test_groups_paginates(world: World, cli, calls) -> None:

@@ -121,11 +121,11 @@ def test_timeline_paginates_past_one_megabyte(world: World, cli, calls) -> None:
     assert len(calls.named("Query")) == 2  # DynamoDB (and moto) stop a page at 1 MB
 
 
-def test_plain_name_without_access_to_the_deployer_suggests_the_full_id(world: World, cli, deny) -> None:
+def test_plain_name_without_access_to_the_catalog_suggests_the_full_id(world: World, cli, deny) -> None:
     _seed(world)
-    deny("GetFunctionConfiguration")
+    deny("GetParametersByPath")
     run = cli("history", "fraud-prod")
     assert run.code == 3
-    assert "lambda:GetFunctionConfiguration on function mlops-deployer" in run.err
+    assert "ssm:GetParametersByPath on parameter /mlops/deployments" in run.err
     assert "or pass the full id <account>/<region>/<endpoint name>" in run.err
     assert cli("history", EID, "--json").code == 0

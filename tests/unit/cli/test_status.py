@@ -151,11 +151,12 @@ def test_status_failed_endpoint(world: World, cli, monkeypatch) -> None:
     assert run.code == 5 and "STUCK: endpoint Failed" in run.out
 
 
-def test_status_unknown_endpoint_and_missing_deployer(world: World, cli) -> None:
+def test_status_unknown_endpoint_and_missing_catalog(world: World, cli) -> None:
     _seed(world)
     assert cli("status", "nope").code == 2
-    missing = cli("status", "--deployer-function", "other-deployer")
-    assert missing.code == 2 and "deployer function 'other-deployer' not found" in missing.err
+    missing = cli("status", "--catalog-path", "/other/deployments")
+    assert missing.code == 2 and "no deployments catalog at /other/deployments" in missing.err
+    assert "deploy the MlopsDeployer stack" in missing.err
 
 
 def test_status_reports_other_endpoint_errors_per_endpoint(world: World, cli, monkeypatch) -> None:

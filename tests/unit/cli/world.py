@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +14,7 @@ REGION = "eu-west-1"
 REGISTRY_ACCOUNT = "123456789012"  # moto's default account
 SERVING_ACCOUNT = "333333333333"
 LEDGER = "mlops-deployment-ledger"
+CATALOG_PATH = "/mlops/deployments"
 CONTAINER = {
     "Image": "111111111111.dkr.ecr.eu-west-1.amazonaws.com/xgb:1",
     "ModelDataUrl": "s3://artifacts/model.tar.gz",
@@ -31,12 +30,11 @@ class World:
         self.sm = boto3.client("sagemaker", region_name=REGION)
         self.s3 = boto3.client("s3", region_name=REGION)
         self.ddb = boto3.client("dynamodb", region_name=REGION)
-        self.lam = boto3.client("lambda", region_name=REGION)
+        self.ssm = boto3.client("ssm", region_name=REGION)
         self.iam = boto3.client("iam", region_name=REGION)
         self.sts = boto3.client("sts", region_name=REGION)
         self.deployments: list[dict[str, Any]] = []
         self._bucket = False
-        self.code_package = b""
 
     # registry ---------------------------------------------------------------------------------
     def group(self, name: str, team: str | None = "risk", description: str = "") -> str:
@@ -142,39 +140,22 @@ class World:
         self.deployments.append(item)
         return item
 
-    def deployer(self, name: str = "mlops-deployer", *, as_file: bool = False) -> None:
-        """Create (or refresh) the deployer function with the deployments added so far: inline in
-        DEPLOYMENTS, or (`as_file`, as the stack does) in deployments.json of the code package."""
-        variables = {"LEDGER_TABLE": LEDGER}
-        if as_file:
-            variables["DEPLOYMENTS_FILE"] = "deployments.json"
-        else:
-            variables["DEPLOYMENTS"] = json.dumps(self.deployments)
-        env = {"Variables": variables}
-        try:
-            self.lam.update_function_configuration(FunctionName=name, Environment=env)
-            return
-        except self.lam.exceptions.ResourceNotFoundException:
-            pass
-        try:
-            role = self.iam.create_role(RoleName="mlops-deployer", AssumeRolePolicyDocument="{}")["Role"][
-                "Arn"
-            ]
-        except self.iam.exceptions.EntityAlreadyExistsException:
-            role = f"arn:aws:iam::{REGISTRY_ACCOUNT}:role/mlops-deployer"
-        code = io.BytesIO()
-        with zipfile.ZipFile(code, "w") as archive:
-            archive.writestr("deployer/handler.py", "def handler(event, context):\n    return None\n")
-            archive.writestr("deployments.json", json.dumps(self.deployments))
-        self.code_package = code.getvalue()
-        self.lam.create_function(
-            FunctionName=name,
-            Runtime="python3.12",
-            Role=role,
-            Handler="deployer.handler.handler",
-            Code={"ZipFile": code.getvalue()},
-            Environment=env,
-        )
+    def deployer(self, *, path: str = CATALOG_PATH, per_part: int = 4) -> None:
+        """Publish the deployments added so far as the deployer stack does: the deployments catalog in
+        SSM Parameter Store, `per_part` deployments in each part (docs/contracts.md)."""
+        chunks = [self.deployments[i : i + per_part] for i in range(0, len(self.deployments), per_part)] or [
+            []
+        ]
+        for index, chunk in enumerate(chunks):
+            value = {
+                "part": index,
+                "parts": len(chunks),
+                "registry": {"account": REGISTRY_ACCOUNT, "region": REGION},
+                "deployments": chunk,
+            }
+            self.ssm.put_parameter(
+                Name=f"{path}/part-{index:03d}", Value=json.dumps(value), Type="String", Overwrite=True
+            )
 
     # endpoints --------------------------------------------------------------------------------
     def sagemaker_in(self, account: str) -> Any:

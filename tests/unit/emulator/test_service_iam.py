@@ -1,4 +1,4 @@
-"""DynamoDB, SNS, SQS and STS calls authorized on their real resource ARNs (local.emulator.service_iam),
+"""DynamoDB, SNS, SQS, STS and SSM calls authorized on their real resource ARNs (local.emulator.service_iam),
 and service-role sessions (local.emulator.service_roles)."""
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ LOCKED_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:locked"  # encrypted with a key 
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:work"
 DEPLOY_ACCESS = f"arn:aws:iam::{SERVING}:role/mlops-deploy-access"
 VERSIONS = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/fraud-detector/*"
+CATALOG = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/mlops/deployments"
 
 
 def _doc(*statements: dict[str, Any]) -> str:
@@ -62,6 +63,8 @@ def _worker_policy(key_arn: str) -> str:
         },
         {"Effect": "Deny", "Action": "dynamodb:Query", "Resource": f"{TABLE}/index/*"},
         {"Effect": "Allow", "Action": "sagemaker:ListModelPackages", "Resource": VERSIONS},
+        {"Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": CATALOG},
+        {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"{CATALOG}/part-000"},
     )
 
 
@@ -118,6 +121,9 @@ def world(_mocked: None) -> Iterator[dict[str, Any]]:
     sm = boto3.client("sagemaker", region_name=REGION)
     for group in ("fraud-detector", "recommender"):
         sm.create_model_package_group(ModelPackageGroupName=group)
+    ssm = boto3.client("ssm", region_name=REGION)
+    for name in ("/mlops/deployments/part-000", "/mlops/deployments/part-001", "/mlops/other"):
+        ssm.put_parameter(Name=name, Value="{}", Type="String")
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument=LAMBDA_TRUST)
     iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=_worker_policy(key["Arn"]))
     iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=LAMBDA_TRUST.replace("lambda", "ec2"))
@@ -335,3 +341,23 @@ def test_role_credentials_are_renewed_before_they_expire(world: dict[str, Any]) 
     assert renewed == [second.access_key_id] and creds.renewals == 1
     now[0] = 0.0  # the new session expires an hour after the (real) time it was made
     assert creds.environment()["AWS_SESSION_TOKEN"] == second.session_token
+
+
+# --- SSM Parameter Store ----------------------------------------------------------------------------
+
+
+def test_ssm_get_parameters_by_path_is_authorized_against_the_path(world: dict[str, Any]) -> None:
+    """AWS authorizes GetParametersByPath against the path, not each parameter returned:
+    https://docs.aws.amazon.com/systems-manager/latest/userguide/ps-retrieval-authorization.html"""
+    ssm = world["worker"].client("ssm")
+    found = ssm.get_parameters_by_path(Path="/mlops/deployments")["Parameters"]
+    assert sorted(p["Name"] for p in found) == ["/mlops/deployments/part-000", "/mlops/deployments/part-001"]
+    message = _denied(ssm.get_parameters_by_path, "AccessDeniedException", 400, Path="/mlops")
+    assert "ssm:GetParametersByPath" in message and "parameter/mlops" in message
+
+
+def test_ssm_get_parameter_is_authorized_against_each_parameter(world: dict[str, Any]) -> None:
+    ssm = world["worker"].client("ssm")
+    assert ssm.get_parameter(Name="/mlops/deployments/part-000")["Parameter"]["Value"] == "{}"
+    _denied(ssm.get_parameter, "AccessDeniedException", 400, Name="/mlops/deployments/part-001")
+    _denied(ssm.get_parameters, "AccessDeniedException", 400, Names=["/mlops/deployments/part-000"])
