@@ -16,7 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
 
-.PHONY: help install lint typecheck unit synth cfn-lint test demo local bench mutants clean
+.PHONY: help install browser lint typecheck unit synth cfn-lint test demo local bench mutants clean
 
 help:
 	@echo "make demo   - the whole flow on the local AWS emulator (installs first)"
@@ -25,7 +25,7 @@ help:
 	@echo "make bench  - performance figures"
 	@echo "make mutants - mutation score of the deployer and the config parser (slow; not in make test)"
 
-$(INSTALLED): requirements.txt requirements-dev.txt pipelines/requirements.txt pyproject.toml
+$(INSTALLED): requirements.txt requirements-dev.txt requirements-ui.txt pipelines/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
@@ -38,6 +38,11 @@ $(NODE_INSTALLED): package.json package-lock.json
 
 install: $(INSTALLED) $(NODE_INSTALLED)
 
+# Debian's chromium for the browser tests of `mlops ui` (Playwright drives it; it downloads no browser).
+# Quick when present; installs it (as root, as CI runs) when missing.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -45,7 +50,7 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py
 
-unit: install
+unit: install browser
 	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest
 
 # Real CDK CLI synth of the example config; cdk-nag findings are errors, so they fail this step.

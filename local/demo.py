@@ -25,6 +25,10 @@ from botocore.exceptions import ClientError
 from local.emulator.up import DEFAULT_CONFIG, LocalAws
 
 ENDPOINT = "fraud-detector-prod"
+EVALUATIONS = {
+    tag: {"binary_classification_metrics": {"auc": {"value": auc}, "f1": {"value": f1}}}
+    for tag, auc, f1 in (("v1", 0.912, 0.801), ("v2", 0.874, 0.762), ("v3", 0.931, 0.823))
+}
 GROUP = "fraud-detector"
 TEAM = "fraud"
 ALARM = f"mlops-{ENDPOINT}-5xx"
@@ -177,10 +181,20 @@ class Scenario:
         self.client(session, "s3").put_object(
             Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode()
         )
+        # the evaluation report a pipeline's evaluation step writes (what `mlops ui` charts)
+        report_key = f"{TEAM}/{GROUP}/{version_tag}/evaluation.json"
+        self.client(session, "s3").put_object(
+            Bucket=bucket, Key=report_key, Body=json.dumps(EVALUATIONS[version_tag]).encode()
+        )
         arn = self.client(session, "sagemaker").create_model_package(
             ModelPackageGroupName=GROUP,
             ModelPackageDescription=f"fraud detector {version_tag}",
             ModelApprovalStatus="PendingManualApproval",
+            ModelMetrics={
+                "ModelQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": f"s3://{bucket}/{report_key}"}
+                }
+            },
             InferenceSpecification={
                 "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/{key}"}],
                 "SupportedContentTypes": ["text/csv"],
@@ -373,7 +387,6 @@ class Scenario:
             AWS_ENDPOINT_URL=self.info["endpoint_url"],
             AWS_CONFIG_FILE=os.devnull,
             AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-            MLOPS_DEPLOYMENTS_FILE=self.info["deployments_file"],
         )
         code = "import sys; from mlops_cli.main import main; sys.exit(main())"
         proc = subprocess.run(

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -290,3 +294,156 @@ def test_a_stage_following_endpoint_in_the_registry_account_moves_only_on_promot
     containers = model.get("Containers") or [model["PrimaryContainer"]]
     assert containers[0]["ModelPackageName"] == arn
     assert model["ExecutionRoleArn"] == "arn:aws:iam::111111111111:role/mlops-sagemaker-execution"
+
+
+def _exported(local_aws: LocalAws) -> dict[str, str]:
+    """The environment a user gets by pasting the `export` lines `mlops local up` prints, and nothing else."""
+    from local.emulator.up import export_lines
+
+    env = {"PATH": os.environ.get("PATH", ""), "AWS_CONFIG_FILE": os.devnull}
+    env["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    lines = export_lines(local_aws.info)
+    assert lines[0] == "unset AWS_PROFILE AWS_SESSION_TOKEN"
+    for line in lines[1:]:
+        name, value = line.removeprefix("export ").split("=", 1)
+        env[name] = value
+    return env
+
+
+def _mlops(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mlops_cli.main", *args], env=env, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_exported_environment_alone_runs_mlops_history(local_aws: LocalAws, played: Any) -> None:
+    """No deployments file: `mlops` reads the deployments catalog the deployer stack wrote (SSM
+    parameters created through CloudFormation in the emulator)."""
+    run = _mlops(_exported(local_aws), "history", ENDPOINT, "--json")
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["endpoint_id"] == f"333333333333/eu-west-1/{ENDPOINT}"
+
+
+def test_the_team_approver_role_reads_the_catalog(local_aws: LocalAws, played: Any) -> None:
+    info = local_aws.info
+    approver = info["roles"]["fraud"]
+    creds = info["accounts"][approver["approver_account"]]
+    env = {
+        **_exported(local_aws),
+        "AWS_ACCESS_KEY_ID": creds["access_key_id"],
+        "AWS_SECRET_ACCESS_KEY": creds["secret_access_key"],
+    }
+    run = _mlops(env, "groups", "--role-arn", approver["approver"], "--json")
+    assert run.returncode == 0, run.stderr
+    assert "endpoints unknown" not in run.stderr
+    groups = {g["group"]: g for g in json.loads(run.stdout)}
+    assert [e["endpoint"] for e in groups[GROUP]["endpoints"]] == [ENDPOINT]
+
+
+# --- `mlops ui` in a real browser ------------------------------------------------------------------
+
+TEST_OUTPUT = Path(os.environ.get("MLOPS_TEST_OUTPUT") or Path(__file__).resolve().parents[2] / "test-output")
+
+
+@pytest.fixture(scope="module")
+def ui_url(local_aws: LocalAws, played: Any) -> Iterator[str]:
+    """`mlops ui --port 0` as a user starts it, with only the exported environment; it prints its URL
+    and then `ready`."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlops_cli.main", "ui", "--port", "0"],
+        env=_exported(local_aws),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        ready = proc.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:") and ready == "ready", (url, ready, proc.poll())
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (Debian's package: `make test` installs it) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    executable = shutil.which("chromium")
+    assert executable, "chromium is not installed: `make test` installs it (apt-get install chromium)"
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+def test_the_ui_in_a_real_browser(ui_url: str, browser: Any, steps: dict[int, dict[str, Any]]) -> None:
+    """registry -> group -> version -> endpoint, checking what a person sees; screenshots in test-output/ui."""
+    shots = TEST_OUTPUT / "ui"
+    shots.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(ui_url)
+    row = page.locator(f'tr[data-group="{GROUP}"]')
+    assert row.locator("a").first.inner_text() == GROUP
+    assert row.locator('[data-badge="approval"]').inner_text() == "Approved"  # v3, approved then rolled back
+    assert "fraud" in row.inner_text() and ENDPOINT in row.inner_text()
+    page.screenshot(path=str(shots / "registry.png"), full_page=True)
+
+    row.locator("a").first.click()
+    page.wait_for_selector("#chart .main-svg")
+    versions = page.locator("table.versions tbody tr")
+    assert [versions.nth(i).get_attribute("data-version") for i in range(versions.count())] == ["3", "2", "1"]
+    assert versions.nth(1).locator('[data-badge="approval"]').inner_text() == "Rejected"
+    assert page.locator("#chart .scatterlayer .point").count() == 3  # auc of v1, v2, v3 drawn
+    page.select_option("select[name=a]", "1")
+    page.select_option("select[name=b]", "3")
+    page.click("form.compare button")
+    page.wait_for_selector("table.compare")
+    auc = page.locator("table.compare tbody tr", has_text="auc").inner_text()
+    assert "0.912" in auc and "0.931" in auc and "+0.019" in auc
+    page.wait_for_selector("#chart .main-svg")
+    page.screenshot(path=str(shots / "group.png"), full_page=True)
+
+    page.click('table.versions a:text-is("v1")')
+    assert (
+        page.locator("dd.image").first.inner_text()
+        == "111111111111.dkr.ecr.eu-west-1.amazonaws.com/fraud-detector:1.4"
+    )
+    assert page.locator("dd.artifact").first.inner_text().endswith("/v1/model.tar.gz")
+    served = page.locator(f'div.served[data-endpoint="333333333333/eu-west-1/{ENDPOINT}"]')
+    assert "serving now" in served.inner_text()
+    assert served.locator("ul.periods li").count() == 2  # served, replaced by v2, rolled back to it
+    page.screenshot(path=str(shots / "version.png"), full_page=True)
+
+    served.locator("h3 a").click()
+    assert page.locator('[data-badge="endpoint-status"]').inner_text() == "InService"
+    assert page.locator("dd.serves").inner_text() == f"{GROUP} v1"
+    assert "canary" in page.locator("dd.rollout").inner_text()
+    assert f"mlops-{ENDPOINT}-5xx" in page.locator("dd.alarms").inner_text()
+    statuses = page.locator("ol.timeline li")
+    assert [statuses.nth(i).get_attribute("data-status") for i in range(statuses.count())] == [
+        "rolled_back",
+        "in_progress",
+        "live",
+        "in_progress",
+        "live",
+        "in_progress",
+        "live",
+        "in_progress",
+    ]
+    page.fill("input[name=at]", steps[7]["at"])
+    page.click("form.at button")
+    assert "served version 2" in page.locator("p.answer").inner_text()
+    page.screenshot(path=str(shots / "endpoint.png"), full_page=True)
+
+    response = page.goto(ui_url + "groups/no-such-group")
+    assert response is not None and response.status == 404
+    assert "model package group 'no-such-group' does not exist" in page.inner_text("section.error")
+    page.click("text=Back to the registry")
+    assert page.locator(f'tr[data-group="{GROUP}"]').count() == 1
+    page.close()

@@ -1,0 +1,1 @@
+"""`mlops ui`: the registry and its deployments in a browser (read-only)."""
