@@ -282,16 +282,21 @@ class Pages:
         registry_events = len(history)
         served = []
         for deployment in data["deployments"] or []:
-            for entry in deployment["entries"]:
-                if entry.get("approved_by") or entry.get("approval_description"):
-                    history.append(
-                        {
-                            "at": entry.get("at"),
-                            "what": f"deployment {entry.get('status')} on {deployment['endpoint_id']}",
-                            "by": entry.get("approved_by"),
-                            "note": entry.get("approval_description"),
-                        }
-                    )
+            seen: set[tuple[Any, Any]] = set()
+            for entry in sorted(deployment["entries"], key=lambda e: str(e.get("at"))):
+                # the approval this version was deployed under, once per endpoint and approval
+                approval = (entry.get("approved_by"), entry.get("approval_description"))
+                if entry.get("version") != number or not any(approval) or approval in seen:
+                    continue
+                seen.add(approval)
+                history.append(
+                    {
+                        "at": entry.get("at"),
+                        "what": f"approval recorded by the deployment to {deployment['endpoint_id']}",
+                        "by": approval[0],
+                        "note": approval[1],
+                    }
+                )
             served.append(
                 {
                     "endpoint_id": deployment["endpoint_id"],

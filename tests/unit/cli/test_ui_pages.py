@@ -146,7 +146,8 @@ def test_version_page_spec_history_and_endpoints_that_served_it(seeded: World) -
     data = _client().get("/groups/fraud-detector/versions/1.json").json()
     assert data["containers"][0]["image"] and data["containers"][0]["model_data_url"]
     assert [h["what"] for h in data["history"]][:2] == ["registered", "set to Approved"]
-    assert any(h["by"] == "alice" and h["note"] == "good auc" for h in data["history"])
+    recorded = [h for h in data["history"] if h["what"].startswith("approval recorded")]
+    assert [(h["by"], h["note"]) for h in recorded] == [("alice", "good auc")]  # once, only this version's
     served = data["served"][0]
     assert served["endpoint_id"] == EID and served["live"] is False
     assert served["periods"] == [
