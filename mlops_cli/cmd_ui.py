@@ -5,11 +5,18 @@ from __future__ import annotations
 import argparse
 import threading
 import time
+from collections.abc import Callable
 
 from mlops_cli.context import Context, Result
 from mlops_cli.errors import EXIT_USAGE, CliError
 
 HOST = "127.0.0.1"  # local only: the page shows what the caller's credentials may read
+
+
+def _translated(ctx: Context, fn: Callable[[], object]) -> None:
+    from mlops_cli.main import _run
+
+    _run(ctx, argparse.Namespace(run=lambda _ctx, _args: fn()))
 
 
 def run_ui(ctx: Context, args: argparse.Namespace) -> Result:

@@ -218,4 +218,6 @@ def build_app(
         error = CliError(f"no page at {request.url.path}", EXIT_NOT_FOUND, hint=None)
         return error_page(request, error, request.url.path.endswith(".json"))
 
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+    app = Starlette(routes=routes, exception_handlers={404: not_found})
+    app.state.pages = pages
+    return app

@@ -28,11 +28,14 @@ CACHE_SECONDS = 30.0  # group lists, tags and the catalog change rarely; version
 
 
 class Cache:
-    """A small time-limited cache shared by the server's threads."""
+    """A small time-limited cache shared by the server's threads. A value older than `seconds` is still
+    served while one background thread reads it again (stale-while-revalidate), so no page waits for a
+    refresh of the group list; only the very first read waits (`mlops ui` makes it before `ready`)."""
 
     def __init__(self, seconds: float = CACHE_SECONDS) -> None:
         self.seconds = seconds
         self._items: dict[str, tuple[float, Any]] = {}
+        self._refreshing: set[str] = set()
         self._lock = threading.Lock()
 
     def get(self, key: str, make: Callable[[], T]) -> T:
@@ -41,10 +44,29 @@ class Cache:
             found = self._items.get(key)
             if found and now - found[0] < self.seconds:
                 return found[1]  # type: ignore[no-any-return]
+            stale = found is not None and self.seconds > 0
+            start = stale and key not in self._refreshing
+            if start:
+                self._refreshing.add(key)
+        if found is not None and stale:
+            if start:
+                threading.Thread(target=self._refresh, args=(key, make), daemon=True).start()
+            return found[1]  # type: ignore[no-any-return]
         value = make()
         with self._lock:
-            self._items[key] = (now, value)
+            self._items[key] = (time.monotonic(), value)
         return value
+
+    def _refresh(self, key: str, make: Callable[[], Any]) -> None:
+        try:
+            value = make()
+            with self._lock:
+                self._items[key] = (time.monotonic(), value)
+        except Exception:  # noqa: BLE001 - keep serving the old value; the next page tries again
+            pass
+        finally:
+            with self._lock:
+                self._refreshing.discard(key)
 
 
 def page_of(items: list[T], page: int, size: int = PAGE_SIZE) -> tuple[list[T], dict[str, int]]:
@@ -123,6 +145,11 @@ class Pages:
             for d in deployments
             if d.group == group
         ]
+
+    def preload(self) -> None:
+        """Read the group list, its tags and the catalog once (before the UI says `ready`)."""
+        self.groups_with_tags()
+        self.deployments()
 
     # registry ---------------------------------------------------------------------------------
     def registry(self, *, q: str = "", team: str = "", page: int = 1) -> dict[str, Any]:

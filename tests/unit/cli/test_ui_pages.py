@@ -238,3 +238,30 @@ def test_offline_assets_are_served_locally(seeded: World) -> None:
     assert script.status_code == 200 and b"plotly" in script.content[:2000].lower()
     assert client.get("/static/style.css").status_code == 200
     assert "cdn" not in client.get("/groups/fraud-detector").text.lower()
+
+
+def test_cache_serves_a_stale_value_while_one_thread_reads_it_again() -> None:
+    import threading
+    import time
+
+    calls: list[int] = []
+    release = threading.Event()
+
+    def make() -> int:
+        calls.append(1)
+        if len(calls) > 1:
+            release.wait(5)
+        return len(calls)
+
+    cache = Cache(seconds=0.01)
+    assert cache.get("k", make) == 1
+    time.sleep(0.02)
+    assert cache.get("k", make) == 1 and cache.get("k", make) == 1  # stale: served, one refresh started
+    while len(calls) < 2:
+        time.sleep(0.01)
+    assert cache.get("k", make) == 1 and len(calls) == 2  # no page waits, no second refresh
+    release.set()
+    deadline = time.monotonic() + 5
+    while cache.get("k", make) != 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert cache.get("k", lambda: 99) in (2, 3) and len(calls) >= 2
