@@ -70,8 +70,14 @@ class FakeContext:
 
 
 @contextlib.contextmanager
-def environment(variables: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for a block and restore the previous values afterwards."""
+def environment(variables: dict[str, str], *, remove_added: bool = True) -> Iterator[None]:
+    """Set environment variables for a block and restore the previous values afterwards.
+
+    With ``remove_added=False`` variables that did not exist before stay set: deleting a key while
+    another thread iterates ``os.environ`` (botocore does, looking for proxies, on every client it
+    creates) raises ``KeyError`` in that thread, so a runner polling in the background only removes
+    them when it stops.
+    """
     with _ENV_LOCK:
         saved = {k: os.environ.get(k) for k in variables}
         os.environ.update(variables)
@@ -79,10 +85,10 @@ def environment(variables: dict[str, str]) -> Iterator[None]:
             yield
         finally:
             for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
+                if value is not None:
                     os.environ[key] = value
+                elif remove_added:
+                    os.environ.pop(key, None)
 
 
 def import_handler(dotted: str, variables: dict[str, str] | None = None) -> Handler:
@@ -171,6 +177,8 @@ class SqsRunner:
         self.account_id = self.queue_arn.split(":")[4]
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # variables a background runner added to os.environ; removed by stop() (see environment())
+        self._added_variables: set[str] = set()
 
     def _lambda_env(self) -> dict[str, str]:
         return {
@@ -198,8 +206,12 @@ class SqsRunner:
         event = sqs_event(messages, self.queue_arn, self.region)
         context = FakeContext(self.function_name, self.region, self.account_id, self.timeout_seconds)
         ids = [m["MessageId"] for m in messages]
+        variables = self._lambda_env()
+        threaded = self._thread is not None
+        if threaded:
+            self._added_variables.update(k for k in variables if k not in os.environ)
         try:
-            with environment(self._lambda_env()):
+            with environment(variables, remove_added=not threaded):
                 response = self.handler(event, context)
         except Exception as exc:  # noqa: BLE001 - a failed invocation fails the batch, as in Lambda
             log.exception("handler failed; %d message(s) stay on the queue", len(messages))
@@ -259,6 +271,10 @@ class SqsRunner:
         if self._thread is not None:
             self._thread.join(timeout if timeout is not None else self.wait_time_seconds + 5)
             self._thread = None
+        with _ENV_LOCK:
+            for key in self._added_variables:
+                os.environ.pop(key, None)
+            self._added_variables.clear()
 
 
 def from_event_source_mapping(

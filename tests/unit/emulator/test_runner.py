@@ -224,6 +224,51 @@ def test_background_polling(sqs: Any) -> None:
     assert handler.events[0]["Records"][0]["body"] == "x"
 
 
+def test_a_background_runner_never_removes_variables_while_other_threads_read_the_environment(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # botocore iterates os.environ (proxy lookup) on every client it creates; a key deleted between
+    # its snapshot and its lookup raised KeyError in the demo's main thread.
+    monkeypatch.delenv("EMU_RUNNER_ONLY", raising=False)
+    queue, _ = _queues(sqs)
+    handler = Recorder()
+    runner = SqsRunner(
+        handler=handler,
+        queue_url=queue,
+        sqs_client=sqs,
+        environment={"EMU_RUNNER_ONLY": "set"},
+        wait_time_seconds=0,
+    ).start()
+    try:
+        _send(sqs, queue, "a", "b", "c")
+        deadline = time.monotonic() + 5
+        while len(handler.events) < 1 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert handler.events, "the runner invoked nothing"
+        # between invocations the variable stays set: no deletion can race a reader
+        assert os.environ.get("EMU_RUNNER_ONLY") == "set"
+    finally:
+        runner.stop()
+    assert "EMU_RUNNER_ONLY" not in os.environ  # removed once the thread has stopped
+
+
+def test_a_synchronous_poll_restores_the_environment_at_once(
+    sqs: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EMU_RUNNER_ONLY", raising=False)
+    queue, _ = _queues(sqs)
+    _send(sqs, queue, "a")
+    handler = Recorder()
+    SqsRunner(
+        handler=handler,
+        queue_url=queue,
+        sqs_client=sqs,
+        environment={"EMU_RUNNER_ONLY": "set"},
+        wait_time_seconds=0,
+    ).drain()
+    assert handler.events and "EMU_RUNNER_ONLY" not in os.environ
+
+
 def test_from_event_source_mapping_imports_the_deployed_handler(
     sqs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
