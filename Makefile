@@ -12,6 +12,9 @@ CDK := npx --no-install cdk --no-notices
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
+# The AWS SDK inside the CDK CLI warns that Node 20 support ends in 2027 (DESIGN: Node 20 is what this
+# project runs on); that notice is not a problem of the checks.
+export NODE_NO_WARNINGS := 1
 # Tests and synth never need real credentials; these keep any stray call from reaching AWS.
 TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null
@@ -53,10 +56,11 @@ typecheck: install
 unit: install browser
 	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest
 
-# Real CDK CLI synth of the example config; cdk-nag findings are errors, so they fail this step.
+# Real CDK CLI synth of the example config (every stack; `synth` has no --all); cdk-nag findings are
+# errors, so they fail this step.
 synth: install
 	rm -rf cdk.out
-	$(TEST_ENV) $(CDK) synth --all --quiet
+	$(TEST_ENV) $(CDK) synth --quiet
 	@test -n "$$(ls cdk.out/*.template.json)"
 
 cfn-lint: synth

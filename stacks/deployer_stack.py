@@ -14,11 +14,11 @@ from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
 from stacks.constructs.deployments_catalog import DeploymentsCatalog
-from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoint_management_statements
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, EXECUTION_ROLE_NAME, rollback_alarm_names
 from stacks.constructs.notifications import DeploymentNotifications
 from stacks.constructs.operations_dashboard import OperationsDashboard
+from stacks.constructs.tagged_endpoint_access import TAGGED_WILDCARD_REASONS, tagged_endpoint_statements
 
 
 def _role_arn(stack: Stack, account: str, name: str) -> str:
@@ -89,24 +89,20 @@ class DeployerStack(Stack):
         groups = sorted({d.model_group for d in deployments})
         endpoints = sorted({d.endpoint for d in deployments})
         if groups:
-            self.deployer.allow_registry_reads(groups)
-        for region in sorted({d.region for d in deployments if d.account == registry.account}):
-            local = [d for d in deployments if d.account == registry.account and d.region == region]
+            self.deployer.allow_registry_reads()
+        local_regions = sorted({d.region for d in deployments if d.account == registry.account})
+        if local_regions:
+            # constant-size: scoped by the tags the deployer puts on what it creates, not by endpoint names
             self.deployer.add_statements(
-                endpoint_management_statements(
+                tagged_endpoint_statements(
                     self,
-                    account=registry.account,
-                    region=region,
-                    endpoints=[d.endpoint for d in local],
+                    regions=local_regions,
                     execution_role_arn=_role_arn(self, registry.account, EXECUTION_ROLE_NAME),
-                    registry_account=registry.account,
-                    registry_region=registry.region,
-                    groups=sorted({d.model_group for d in local}),
                 )
             )
         serving_accounts = sorted({d.account for d in deployments} - {registry.account})
         self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])
-        self.deployer.acknowledge_wildcards([ENDPOINT_WILDCARD_REASONS])
+        self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS])
         if endpoints:
             self.triggers = DeploymentTriggers(
                 self,

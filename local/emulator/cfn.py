@@ -14,9 +14,10 @@ import json
 from typing import Any
 
 from moto.cloudformation import parsing
-from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+from moto.cloudformation.exceptions import CloudFormationError, UnformattedGetAttTemplateException
 from moto.cloudformation.exceptions import ValidationError as CfnValidationError
 from moto.cloudformation.models import CloudFormationBackend
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
@@ -613,11 +614,60 @@ def _delete_resource(self: parsing.ResourceMap, parsed_resource: Any, resource_j
     _original_delete_resource(self, parsed_resource, resource_json)
 
 
+_original_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
+
+
+def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str) -> Any:
+    """An SSM-typed parameter on a stack update: moto keeps the previous *resolved* value (the bootstrap
+    version, "30") as the parameter's input and then looked it up as a parameter path, failing every second
+    `cdk deploy` of a stack. AWS keeps the path and resolves it again; a value that is no parameter path
+    here is that already-resolved value."""
+    from moto.ssm.models import ssm_backends
+
+    if ssm_backends[self._account_id][self._region_name].get_parameter(value) is None:
+        return value
+    return _original_parse_ssm_parameter(self, value, value_type)
+
+
+class ChangeSetNotFound(CloudFormationError):
+    code = "ChangeSetNotFound"  # the SDKs' ChangeSetNotFoundException
+
+
+def _stack_scoped(original: Any) -> Any:
+    """Change set calls find the change set of the named stack. AWS names change sets per stack; moto
+    matched the name alone, so with one `cdk-deploy-change-set` per stack a second `cdk deploy` deleted
+    another stack's change set and waited forever for its own to go (DeleteChangeSet/DescribeChangeSet:
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html)."""
+
+    def method(self: CloudFormationResponse) -> Any:
+        name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
+        if name and stack and not str(name).startswith("arn:"):
+            matches = [
+                change_set_id
+                for change_set_id, change_set in self.cloudformation_backend.change_sets.items()
+                if change_set.change_set_name == name
+                and stack in (change_set.stack_name, change_set.stack_id)
+            ]
+            if not matches:
+                raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
+            self.querystring["ChangeSetName"] = [matches[-1]]
+        return original(self)
+
+    return method
+
+
 def install() -> None:
     """Make moto's CloudFormation see the handlers above (its subclass lists are cached)."""
     CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
     parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+    parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
+    for name in ("delete_change_set", "describe_change_set", "execute_change_set"):
+        original = getattr(CloudFormationResponse, name)
+        if not getattr(original, "_stack_scoped", False):
+            scoped = _stack_scoped(original)
+            scoped._stack_scoped = True
+            setattr(CloudFormationResponse, name, scoped)
     KmsKey.create_from_cloudformation_json = classmethod(_kms_key_create)  # type: ignore[method-assign,assignment]
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()

@@ -8,7 +8,9 @@ moto authorizes every SageMaker call against resource ``*`` and evaluates no con
 - ``_authenticate_and_authorize_normal_action``: moto's signature check, then the caller's identity
   policies evaluated with :mod:`local.emulator.policy` on every resource of the call, with the
   request's condition keys (``sagemaker:ModelApprovalStatus`` on Create/UpdateModelPackage,
-  ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:RequestedRegion``), plus ``iam:PassRole``
+  ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:RequestedRegion``, ``aws:RequestTag/*`` and
+  ``aws:TagKeys`` from the call's ``Tags``, ``aws:ResourceTag/*`` of an existing endpoint, endpoint
+  config or model), plus ``iam:PassRole``
   on the execution role of ``CreateModel``. A denial is an ``AccessDeniedException`` (HTTP 400,
   JSON), worded as AWS words it.
 
@@ -123,7 +125,7 @@ class _SageMakerIAMRequest(IAMRequest):
         docs = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
         context = _context(response, caller_arn)
         for target in targets:
-            _require(docs, self._action, target, context, caller_arn)
+            _require(docs, self._action, target, {**context, **_resource_tags(response, target)}, caller_arn)
         if self._action == "sagemaker:CreateModel" and response._get_param("ExecutionRoleArn"):
             pass_context = {**context, "iam:PassedToService": ["sagemaker.amazonaws.com"]}
             _require(docs, "iam:PassRole", response._get_param("ExecutionRoleArn"), pass_context, caller_arn)
@@ -140,8 +142,31 @@ def base_context(response: Any, caller_arn: str) -> dict[str, list[str]]:
     }
 
 
+_TAGGED = {"endpoint": "endpoints", "endpoint-config": "endpoint_configs", "model": "_models"}
+
+
+def _resource_tags(response: SageMakerResponse, target: str) -> dict[str, list[str]]:
+    """``aws:ResourceTag/<key>`` of an existing endpoint, endpoint config or model (the keys AWS documents
+    for these resource types in the Service Authorization Reference)."""
+    kind, _, name = target.rpartition(":")[2].partition("/")
+    store = getattr(response.sagemaker_backend, _TAGGED.get(kind, ""), None)
+    if not isinstance(store, dict):
+        return {}
+    found = next((r for n, r in store.items() if n.lower() == name.lower()), None)
+    return {f"aws:ResourceTag/{t['Key']}": [t["Value"]] for t in getattr(found, "tags", None) or []}
+
+
+def _request_tags(response: SageMakerResponse) -> dict[str, list[str]]:
+    """``aws:RequestTag/<key>`` and ``aws:TagKeys`` of a call that tags (Create* with Tags, AddTags)."""
+    tags = response._get_param("Tags") or []
+    context = {f"aws:RequestTag/{t['Key']}": [t["Value"]] for t in tags}
+    if tags:
+        context["aws:TagKeys"] = [t["Key"] for t in tags]
+    return context
+
+
 def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str]]:
-    context = base_context(response, caller_arn)
+    context = {**base_context(response, caller_arn), **_request_tags(response)}
     if response._get_action() in _APPROVAL_ACTIONS:
         status = response._get_param("ModelApprovalStatus")
         if status is not None:

@@ -130,15 +130,16 @@ class DeployerFunction(Construct):
         assert policy is not None, "the role has a default policy once the event source is added"
         return Stack.of(self).get_logical_id(policy.node.default_child)  # type: ignore[arg-type]
 
-    def allow_registry_reads(self, groups: Sequence[str]) -> None:
+    def allow_registry_reads(self) -> None:
+        """Versions of every group of the registry: one statement whatever the number of groups (every
+        principal of the organization may discover them anyway; the deployer only reads)."""
         stack = Stack.of(self)
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadManagedGroups",
+                sid="ReadRegisteredVersions",
                 actions=["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"],
                 resources=[
-                    stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{g}/*")
-                    for g in sorted(groups)
+                    stack.format_arn(service="sagemaker", resource="model-package", resource_name="*")
                 ],
             )
         )

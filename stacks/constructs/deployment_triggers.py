@@ -58,11 +58,20 @@ class DeploymentTriggers(Construct):
             schedule=events.Schedule.rate(Duration.minutes(sweep_minutes)),
             targets=[target],
         )
+        # Who may forward endpoint events to this bus. With an organization id: one statement for the whole
+        # organization, constant in size (EventBridge's documented form, Principal "*" + aws:PrincipalOrgID:
+        # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-bus-perms.html); without one, a
+        # statement per serving account.
         stack = Stack.of(self)
-        for account in sorted(set(serving_accounts)):
+        admitted: list[tuple[str, str]] = []  # (construct id suffix, principal)
+        if organization_id and serving_accounts:
+            admitted.append(("Organization", "*"))
+        elif not organization_id:
+            admitted.extend((account, account) for account in sorted(set(serving_accounts)))
+        for suffix, principal in admitted:
             statement: dict[str, object] = {
                 "Effect": "Allow",
-                "Principal": {"AWS": account},
+                "Principal": {"AWS": principal},
                 "Action": "events:PutEvents",
                 "Resource": stack.format_arn(service="events", resource="event-bus", resource_name="default"),
             }
@@ -70,8 +79,8 @@ class DeploymentTriggers(Construct):
                 statement["Condition"] = {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
             events.CfnEventBusPolicy(
                 self,
-                f"Admit{account}",
+                f"Admit{suffix}",
                 event_bus_name="default",
-                statement_id=f"mlops-forward-endpoint-events-{account}",
+                statement_id=f"mlops-forward-endpoint-events-{suffix.lower()}",
                 statement=statement,
             )

@@ -19,6 +19,7 @@ def run_app(
         "CDK_CONTEXT_JSON": json.dumps({"config": str(config), **(context or {})}),
         "CDK_OUTDIR": str(outdir),
         "MLOPS_SKIP_NAG": "1",
+        "JSII_DEPRECATED": "fail",  # our own code uses no deprecated API (app.py quiets only cdk-nag's)
         "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
     }
     return subprocess.run(

@@ -130,9 +130,13 @@ def test_deployer_assumes_only_serving_deploy_access_roles(synth: Synthesized) -
     # registry-account endpoint: the deployer manages it with its own role, passing only the execution role
     passrole = next(s for s in statements if actions_of(s) == ["iam:PassRole"])
     assert resources_of(passrole) == ["arn:aws:iam::111111111111:role/mlops-sagemaker-execution"]
-    update = next(s for s in statements if "sagemaker:UpdateEndpoint" in actions_of(s))
-    assert "arn:aws:sagemaker:eu-west-1:111111111111:endpoint/recommender-prod" in resources_of(update)
-    assert not any("fraud-detector-prod" in r for r in resources_of(update))  # that one is in 333
+    # constant-size: endpoints of the registry account are updated only if the deployer created them (tag)
+    update = next(s for s in statements if s.get("Sid") == "UpdateManagedEndpoints")
+    assert actions_of(update) == ["sagemaker:UpdateEndpoint"]
+    assert resources_of(update) == ["arn:aws:sagemaker:eu-west-1:111111111111:endpoint/*"]
+    assert update["Condition"] == {"StringEquals": {"aws:ResourceTag/mlops:managed-by": "mlops-deployer"}}
+    creates = next(s for s in statements if s.get("Sid") == "CreateTaggedModelsAndConfigs")
+    assert creates["Condition"] == {"Null": {"aws:RequestTag/mlops:endpoint": "false"}}
 
 
 def test_deploy_access_role_trusts_only_the_deployer_and_manages_only_its_endpoints(
@@ -188,13 +192,19 @@ def test_rollback_alarms_watch_the_endpoint_variant(synth: Synthesized) -> None:
     one(synth, LOCAL_SERVING, "AWS::CloudWatch::Alarm", AlarmName="mlops-recommender-prod-5xx")
 
 
-def test_serving_account_forwards_endpoint_events_and_registry_admits_only_it(synth: Synthesized) -> None:
+def test_serving_account_forwards_endpoint_events_and_registry_admits_its_organization(
+    synth: Synthesized,
+) -> None:
     (rule,) = synth.resources(SERVING, "AWS::Events::Rule").values()
     assert rule["Properties"]["EventPattern"]["detail"] == {"EndpointName": ["fraud-detector-prod"]}
     (target,) = rule["Properties"]["Targets"]
     assert render(target["Arn"]) == "arn:aws:events:eu-west-1:111111111111:event-bus/default"
     policies = synth.resources("MlopsDeployer", "AWS::Events::EventBusPolicy")
-    assert [p["Properties"]["Statement"]["Principal"] for p in policies.values()] == [{"AWS": "333333333333"}]
+    # one constant-size statement, whatever the number of serving accounts: the organization may forward
+    (policy,) = policies.values()
+    statement = policy["Properties"]["Statement"]
+    assert statement["Principal"] == {"AWS": "*"} and statement["Action"] == "events:PutEvents"
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}}
     assert not synth.resources(LOCAL_SERVING, "AWS::Events::Rule")  # the registry bus sees those directly
     assert not [
         r
