@@ -78,11 +78,12 @@ class ExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="DescribeRollbackAlarms",
                 actions=["cloudwatch:DescribeAlarms"],
+                # by the project's alarm-name prefix (names.rollback_alarm_names): constant in size, where
+                # one ARN per alarm passed IAM's limits at a hundred endpoints in one account
                 resources=[
                     stack.format_arn(
-                        service="cloudwatch", resource="alarm", resource_name=n, arn_format=_COLON
+                        service="cloudwatch", resource="alarm", resource_name="mlops-*", arn_format=_COLON
                     )
-                    for n in alarm_names
                 ],
             )
         )
@@ -107,14 +108,14 @@ class ExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="WriteEndpointLogs",
                 actions=["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                # SageMaker's endpoint log groups of this account (constant in size; see DescribeRollbackAlarms)
                 resources=[
                     stack.format_arn(
                         service="logs",
                         resource="log-group",
-                        resource_name=f"/aws/sagemaker/Endpoints/{e}:*",
+                        resource_name="/aws/sagemaker/Endpoints/*:*",
                         arn_format=_COLON,
                     )
-                    for e in endpoints
                 ],
             )
         )
@@ -126,7 +127,8 @@ class ExecutionRole(Construct):
                     "reason": "Artifacts: any object of the central artifact bucket (models of any version may be "
                     "served); the central KMS key is named by alias because its id is unknown here; inference images "
                     "live in AWS-owned ECR registries; endpoint log streams have generated names; "
-                    "ecr:GetAuthorizationToken supports no resource-level permissions.",
+                    "ecr:GetAuthorizationToken supports no resource-level permissions; rollback alarms by the project's 'mlops-' "
+                    "name prefix and SageMaker endpoint log groups, so the policy does not grow with endpoints.",
                     "applies_to": [
                         {
                             "regex": "/^Resource::arn:<AWS::Partition>:s3:::mlops-artifacts-[0-9]{12}-[a-z0-9-]+/\\*$/"
@@ -134,7 +136,10 @@ class ExecutionRole(Construct):
                         {"regex": "/^Resource::arn:<AWS::Partition>:kms:[a-z0-9-]+:[0-9]{12}:key/\\*$/"},
                         {"regex": "/^Resource::arn:<AWS::Partition>:ecr:[a-z0-9-]+:\\*:repository/\\*$/"},
                         {
-                            "regex": "/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:[0-9]{12}:log-group:/aws/sagemaker/Endpoints/[A-Za-z0-9-]+:\\*$/"
+                            "regex": "/^Resource::arn:<AWS::Partition>:logs:[a-z0-9-]+:[0-9]{12}:log-group:/aws/sagemaker/Endpoints/[A-Za-z0-9*-]+:\\*$/"
+                        },
+                        {
+                            "regex": "/^Resource::arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:mlops-\\*$/"
                         },
                         "Resource::*",
                     ],
