@@ -61,6 +61,8 @@ def _app_seconds(config: Path, workdir: Path) -> float:
 
 
 def _scale_file(workdir: Path, teams: int, deployments: int, team_stacks: int) -> Path:
+    if str(ROOT) not in sys.path[:1]:  # run as a script: the project's `tests` package, not another one
+        sys.path.insert(0, str(ROOT))
     from tests.fixtures.scale import scale_config
 
     path = workdir / f"teams-{teams}.yaml"
