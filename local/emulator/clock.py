@@ -25,6 +25,9 @@ class Timing:
     updating_seconds: float = 1.0
     rolling_back_seconds: float = 1.0
     realtime: bool = False
+    # DeploymentConfig waits (canary/linear WaitIntervalInSeconds, TerminationWaitInSeconds, rolling
+    # WaitIntervalInSeconds) take wait / speed emulator seconds: speed 100 plays a 300 s canary in 3 s.
+    speed: float = 1.0
 
 
 TIMING = Timing()
@@ -52,6 +55,7 @@ def configure(
     updating_seconds: float | None = None,
     rolling_back_seconds: float | None = None,
     realtime: bool | None = None,
+    speed: float | None = None,
 ) -> Timing:
     """Change transition durations and/or the clock mode; returns the resulting settings."""
     global _offset
@@ -65,6 +69,10 @@ def configure(
                 if value < 0:
                     raise ValueError(f"{name} must be >= 0, got {value}")
                 setattr(TIMING, name, float(value))
+        if speed is not None:
+            if speed <= 0:
+                raise ValueError(f"speed must be > 0, got {speed}")
+            TIMING.speed = float(speed)
         if realtime is not None and realtime != TIMING.realtime:
             current = now()
             TIMING.realtime = realtime
@@ -79,4 +87,5 @@ def reset_clock() -> None:
     with LOCK:
         TIMING.creating_seconds = TIMING.updating_seconds = TIMING.rolling_back_seconds = 1.0
         TIMING.realtime = False
+        TIMING.speed = 1.0
         _offset = 0.0

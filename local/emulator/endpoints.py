@@ -1,37 +1,49 @@
-"""SageMaker endpoint status transitions and ``UpdateEndpoint`` for moto.
+"""SageMaker endpoint status transitions, ``UpdateEndpoint`` rollouts and ``InvokeEndpoint`` for moto.
 
 Model (see EMULATION.md):
 
 - ``CreateEndpoint`` returns with the endpoint ``Creating``; it becomes ``InService`` after
   ``TIMING.creating_seconds`` on the emulator clock.
 - ``UpdateEndpoint`` needs an ``InService`` endpoint (else ValidationException "Cannot update
-  in-progress endpoint"), sets ``Updating`` and, after ``TIMING.updating_seconds``, ``InService`` on
-  the new EndpointConfig. While it is ``Updating``, whenever transitions are applied and any alarm
-  named in ``DeploymentConfig.AutoRollbackConfiguration.Alarms`` is in ``ALARM`` in the endpoint's
-  account and region, it turns ``RollingBack`` and, after ``TIMING.rolling_back_seconds``,
-  ``InService`` on the old EndpointConfig (silently: no FailureReason, as SageMaker does).
+  in-progress endpoint"), sets ``Updating`` and plays the phases planned by :mod:`.rollout` from the
+  ``DeploymentConfig`` (provisioning for ``TIMING.updating_seconds``; canary, linear steps, final
+  baking or rolling batches for their waits divided by ``TIMING.speed``), then ``InService`` on the new
+  EndpointConfig. While a phase that watches alarms runs (the waits and the baking period, not the
+  provisioning), whenever transitions are applied and any alarm named in
+  ``DeploymentConfig.AutoRollbackConfiguration.Alarms`` is in ``ALARM`` in the endpoint's account and
+  region, it turns ``RollingBack``: all traffic back on the old fleet (rolling: in batches of
+  ``RollbackMaximumBatchSize``), then ``InService`` on the old EndpointConfig after
+  ``TIMING.rolling_back_seconds`` (silently: no FailureReason, as SageMaker does).
+- ``InvokeEndpoint`` (sagemaker-runtime) is answered by the fleet the current phase routes the request
+  to; the body names the model package (ARN and version) of that fleet.
 - Every status change emits a "SageMaker Endpoint State Change" event.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
+import random
 import re
 import threading
+import time
 import weakref
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult, EmptyResult
 from moto.core.utils import utcnow
 from moto.sagemaker.exceptions import ValidationError
 from moto.sagemaker.models import FakeEndpoint, FakeEndpointConfig, sagemaker_backends
 from moto.sagemaker.responses import SageMakerResponse
+from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
 from . import clock, events
 from . import deployment_config as deployment_limits
+from .rollout import Phase, plan, plan_rollback
 
 ENDPOINT_STATE_CHANGE = "SageMaker Endpoint State Change"
 
@@ -45,6 +57,19 @@ class _Pending:
     old_config: str | None = None
     new_config: str | None = None
     alarms: list[str] = field(default_factory=list)
+    phases: list[Phase] = field(default_factory=list)
+    index: int = 0
+    deployment_config: dict[str, Any] | None = None
+    instances: int = 1
+
+    @property
+    def phase(self) -> Phase | None:
+        return self.phases[self.index] if self.index < len(self.phases) else None
+
+    def watching(self) -> bool:
+        """Rollback alarms act only while a wait or baking period runs (not while provisioning)."""
+        phase = self.phase
+        return self.status == "Updating" and phase is not None and phase.monitored and phase.seconds > 0
 
 
 @dataclass(frozen=True)
@@ -130,6 +155,44 @@ def _apply_variants(endpoint: FakeEndpoint, config_name: str) -> None:
     endpoint.production_variants = endpoint._process_production_variants(config.production_variants)
 
 
+def _show_phase(endpoint: FakeEndpoint, pending: _Pending) -> None:
+    """Put the current phase into ``PendingDeploymentSummary`` (VariantStatus, instance counts)."""
+    summary = getattr(endpoint, "pending_deployment_summary", None)
+    phase = pending.phase
+    if not summary or phase is None:
+        return
+    for variant in summary.get("ProductionVariants", []):
+        variant["CurrentInstanceCount"] = phase.new_instances
+        variant["VariantStatus"] = [
+            {"Status": phase.variant_status, "StatusMessage": phase.message, "StartTime": utcnow()}
+        ]
+
+
+def _start_rollback(endpoint: FakeEndpoint, pending: _Pending, now: float, applied: list[Transition]) -> None:
+    current = pending.phase or Phase("provisioning", 0, 0.0, False, "Creating", pending.instances, 0)
+    pending.status = "RollingBack"
+    pending.phases = plan_rollback(
+        pending.deployment_config,
+        pending.instances,
+        current,
+        rolling_back_seconds=clock.TIMING.rolling_back_seconds,
+    )
+    pending.index = 0
+    pending.due = now + pending.phases[0].seconds
+    _show_phase(endpoint, pending)
+    _set_status(endpoint, "RollingBack", applied)
+
+
+def _next_phase(endpoint: FakeEndpoint, pending: _Pending) -> bool:
+    """Move to the next phase; False when the update (or rollback) has no phase left."""
+    if pending.index + 1 >= len(pending.phases):
+        return False
+    pending.index += 1
+    pending.due += pending.phases[pending.index].seconds
+    _show_phase(endpoint, pending)
+    return True
+
+
 def tick() -> list[Transition]:
     """Apply every transition that is due on the emulator clock, in due order."""
     applied: list[Transition] = []
@@ -139,21 +202,29 @@ def tick() -> list[Transition]:
             for endpoint, pending in list(_pending.items()):
                 if not _is_live(endpoint):
                     _pending.pop(endpoint, None)
-                elif pending.status == "Updating" and _alarms_firing(endpoint, pending.alarms):
-                    pending.status = "RollingBack"
-                    pending.due = now + clock.TIMING.rolling_back_seconds
-                    _set_status(endpoint, "RollingBack", applied)
+                elif pending.watching() and _alarms_firing(endpoint, pending.alarms):
+                    _start_rollback(endpoint, pending, now, applied)
             due = [(p.due, e.arn, e) for e, p in list(_pending.items()) if p.due <= now]
             if not due:
                 return applied
             _, _, endpoint = min(due, key=lambda item: (item[0], item[1]))
-            pending = _pending.pop(endpoint)
+            pending = _pending[endpoint]
+            if pending.status != "Creating" and _next_phase(endpoint, pending):
+                continue
+            _pending.pop(endpoint)
             if pending.status == "Updating" and pending.new_config:
                 endpoint.pending_deployment_summary = None  # type: ignore[attr-defined]
                 _apply_variants(endpoint, pending.new_config)
             elif pending.status == "RollingBack":
                 endpoint.pending_deployment_summary = None  # type: ignore[attr-defined]
             _set_status(endpoint, "InService", applied)
+
+
+def current_phase(endpoint: FakeEndpoint) -> Phase | None:
+    """The rollout phase an endpoint is in (None when no update runs)."""
+    with clock.LOCK:
+        pending = _pending.get(endpoint)
+        return pending.phase if pending else None
 
 
 def pending_count() -> int:
@@ -258,13 +329,25 @@ def update_endpoint(self: SageMakerResponse) -> ActionResult:
             "StartTime": utcnow(),
         }
         endpoint.last_deployment_config = deployment_config  # type: ignore[attr-defined]
-        _pending[endpoint] = _Pending(
+        instances = sum(int(v.get("InitialInstanceCount") or 1) for v in config.production_variants)
+        phases = plan(
+            deployment_config,
+            instances,
+            provisioning_seconds=clock.TIMING.updating_seconds,
+            speed=clock.TIMING.speed,
+        )
+        pending = _Pending(
             "Updating",
-            clock.now() + clock.TIMING.updating_seconds,
+            clock.now() + phases[0].seconds,
             old_config=endpoint.endpoint_config_name,
             new_config=config_name,
             alarms=alarms,
+            phases=phases,
+            deployment_config=deployment_config,
+            instances=instances,
         )
+        _pending[endpoint] = pending
+        _show_phase(endpoint, pending)
         _set_status(endpoint, "Updating")
     return ActionResult({"EndpointArn": endpoint.arn})
 
@@ -295,6 +378,72 @@ def delete_endpoint(self: SageMakerResponse) -> EmptyResult:
         _set_status(endpoint, "Deleting")
         del backend.endpoints[name]
     return EmptyResult()
+
+
+# --- SageMaker Runtime -------------------------------------------------------------------------
+
+
+class RuntimeValidationError(JsonRESTError):
+    """sagemaker-runtime's ValidationError (HTTP 400)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("ValidationError", message)
+
+
+def _route(endpoint: FakeEndpoint) -> str:
+    """The EndpointConfig whose fleet serves the next request (the phase's share on the new fleet)."""
+    pending = _pending.get(endpoint)
+    phase = pending.phase if pending else None
+    if pending is None or phase is None or not pending.new_config:
+        return str(endpoint.endpoint_config_name)
+    share = phase.new_share if pending.status != "Creating" else 0.0
+    return pending.new_config if random.random() < share else str(pending.old_config)  # noqa: S311
+
+
+def _served_by(backend: Any, config_name: str) -> dict[str, Any]:
+    """What the fleet of an EndpointConfig runs: its first variant's model and model package."""
+    config = backend.endpoint_configs.get(config_name)
+    variant = config.production_variants[0] if config and config.production_variants else {}
+    model = backend._models.get(variant.get("ModelName", ""))
+    containers = (model.containers or [model.primary_container]) if model else []
+    package = next((c.get("ModelPackageName") for c in containers if c and c.get("ModelPackageName")), None)
+    version = None
+    if package and package.rsplit("/", 1)[-1].isdigit():
+        version = int(package.rsplit("/", 1)[-1])
+    return {
+        "endpoint_config_name": config_name,
+        "variant_name": variant.get("VariantName"),
+        "model_name": variant.get("ModelName"),
+        "model_package_arn": package,
+        "version": version,
+    }
+
+
+def answer(account_id: str, region: str, name: str) -> dict[str, Any]:
+    """What the endpoint's serving fleet answers to one request (the body of ``InvokeEndpoint``).
+
+    AWS answers an endpoint it cannot route to with ValidationError "Endpoint <name> of account
+    <account> not found." (seen for deleted endpoints:
+    https://github.com/aws/amazon-sagemaker-examples/issues/559). The wording for a ``Creating``
+    endpoint is not documented; the emulator gives the same error (no fleet serves it yet).
+    """
+    tick()
+    backend = sagemaker_backends[account_id][region]
+    with clock.LOCK:
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None or endpoint.endpoint_status == "Creating":
+            raise RuntimeValidationError(f"Endpoint {name} of account {account_id} not found.")
+        result = _served_by(backend, _route(endpoint))
+    result["served_at"] = time.time()
+    return result
+
+
+def invoke_endpoint(self: SageMakerRuntimeResponse) -> tuple[int, dict[str, str], str]:
+    result = answer(self.current_account, self.region, self.path.split("/")[2])
+    headers = {"Content-Type": "application/json"}
+    if result["variant_name"]:
+        headers["x-Amzn-Invoked-Production-Variant"] = result["variant_name"]
+    return 200, headers, json.dumps(result)
 
 
 _ticker: threading.Thread | None = None
@@ -332,3 +481,4 @@ def install() -> None:
     SageMakerResponse.create_endpoint = create_endpoint  # type: ignore[method-assign]
     SageMakerResponse.update_endpoint = update_endpoint  # type: ignore[attr-defined]
     SageMakerResponse.delete_endpoint = delete_endpoint  # type: ignore[method-assign]
+    SageMakerRuntimeResponse.invoke_endpoint = invoke_endpoint  # type: ignore[assignment,method-assign]

@@ -45,6 +45,12 @@ def _alarm(state: str, name: str = ALARM) -> None:
     cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason="test")
 
 
+def _phase(sm: Any, name: str = "e") -> tuple[str, dict[str, Any]]:
+    d = sm.describe_endpoint(EndpointName=name)
+    variant = d["PendingDeploymentSummary"]["ProductionVariants"][0]
+    return d["EndpointStatus"], variant["VariantStatus"][0]
+
+
 def _status(sm: Any, name: str = "e") -> tuple[str, str]:
     d = sm.describe_endpoint(EndpointName=name)
     return d["EndpointStatus"], d["EndpointConfigName"]
@@ -77,6 +83,33 @@ def test_create_existing_endpoint_or_missing_config_fails(live: Any) -> None:
     assert err.value.response["Error"]["Code"] == "ValidationException"
     with pytest.raises(ClientError, match="Could not find endpoint configuration"):
         live.create_endpoint(EndpointName="f", EndpointConfigName="nope")
+
+
+def test_canary_update_plays_its_phases_on_the_clock(live: Any) -> None:
+    config = _blue_green([ALARM])
+    config["BlueGreenUpdatePolicy"]["TerminationWaitInSeconds"] = 600
+    live.update_endpoint(EndpointName="e", EndpointConfigName="cfg-2", DeploymentConfig=config)
+    status, phase = _phase(live)
+    assert (status, phase["Status"]) == ("Updating", "Creating")
+    advance(1)
+    assert _phase(live)[1]["StatusMessage"].startswith("canary: 25% of traffic on the new fleet")
+    advance(299.9)
+    assert _phase(live)[1]["StatusMessage"].startswith("canary")
+    advance(0.1)
+    assert _phase(live)[1]["StatusMessage"].startswith("baking: 100% of traffic on the new fleet")
+    advance(599.9)
+    assert _status(live) == ("Updating", "cfg-1")
+    advance(0.1)
+    assert _status(live) == ("InService", "cfg-2")
+
+
+def test_speed_runs_the_waits_faster(live: Any) -> None:
+    configure(speed=100)
+    live.update_endpoint(EndpointName="e", EndpointConfigName="cfg-2", DeploymentConfig=_blue_green([ALARM]))
+    advance(1 + 2.9)
+    assert _status(live) == ("Updating", "cfg-1")
+    advance(0.1)
+    assert _status(live) == ("InService", "cfg-2")
 
 
 def test_update_goes_updating_then_in_service_on_new_config(live: Any) -> None:
@@ -121,7 +154,7 @@ def test_update_unknown_endpoint_or_config(live: Any) -> None:
 def test_alarm_in_alarm_state_rolls_back_to_old_config(live: Any) -> None:
     _alarm("OK")
     live.update_endpoint(EndpointName="e", EndpointConfigName="cfg-2", DeploymentConfig=_blue_green([ALARM]))
-    advance(0.5)
+    advance(1)  # provisioned: the canary wait begins
     assert _status(live) == ("Updating", "cfg-1")
     _alarm("ALARM")
     assert _status(live) == ("RollingBack", "cfg-1")
@@ -131,6 +164,20 @@ def test_alarm_in_alarm_state_rolls_back_to_old_config(live: Any) -> None:
     assert (d["EndpointStatus"], d["EndpointConfigName"]) == ("InService", "cfg-1")
     assert "FailureReason" not in d
     assert d["LastDeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"] == [{"AlarmName": ALARM}]
+
+
+def test_alarm_acts_only_during_waits_and_baking_not_while_provisioning(live: Any) -> None:
+    """AWS: alarms monitor the new fleet during the baking periods (deployment-guardrails pages)."""
+    live.update_endpoint(EndpointName="e", EndpointConfigName="cfg-2", DeploymentConfig=_blue_green([ALARM]))
+    advance(0.5)
+    _alarm("ALARM")  # while the green fleet is provisioned: not watched yet
+    assert _status(live) == ("Updating", "cfg-1")
+    _alarm("OK")
+    advance(0.5)
+    _, phase = _phase(live)
+    assert phase["Status"] == "Baking" and phase["StatusMessage"].startswith("canary: 25%")
+    _alarm("ALARM")
+    assert _status(live) == ("RollingBack", "cfg-1")
 
 
 def test_alarm_checked_when_update_would_complete(live: Any) -> None:
