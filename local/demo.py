@@ -13,7 +13,8 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,6 +24,7 @@ import boto3
 from botocore.exceptions import ClientError
 
 from local.emulator.up import DEFAULT_CONFIG, LocalAws
+from local.traffic import Traffic, TrafficReport
 
 ENDPOINT = "fraud-detector-prod"
 EVALUATIONS = {
@@ -34,6 +36,9 @@ TEAM = "fraud"
 ALARM = f"mlops-{ENDPOINT}-5xx"
 IMAGE = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/fraud-detector:1.4"
 TIMEOUT = 60.0
+# The load generator during each update: 4 threads, bounded by a request count and a time limit.
+LOAD_THREADS = 4
+LOAD_MAX_REQUESTS = 20_000
 
 Say = Callable[[str], None]
 
@@ -57,6 +62,7 @@ class Scenario:
     say: Say = print
     results: list[StepResult] = field(default_factory=list)
     packages: dict[int, str] = field(default_factory=dict)
+    traffic: dict[str, TrafficReport] = field(default_factory=dict)
 
     # --- actors ------------------------------------------------------------------------------
 
@@ -162,6 +168,26 @@ class Scenario:
     def status_is(self, status: str) -> bool:
         endpoint = self.endpoint()
         return endpoint is not None and endpoint["EndpointStatus"] == status
+
+    @contextmanager
+    def load(self, what: str) -> Iterator[Traffic]:
+        """Call the endpoint concurrently while the block runs; print requests, errors and shares per phase."""
+        traffic = Traffic(
+            self.serving,
+            ENDPOINT,
+            endpoint_url=self.info["endpoint_url"],
+            concurrency=LOAD_THREADS,
+            max_requests=LOAD_MAX_REQUESTS,
+            time_limit=TIMEOUT,
+        )
+        with traffic:
+            yield traffic
+            time.sleep(0.3)  # a few requests after the outcome, so the last phase is measured too
+        report = traffic.report()
+        self.traffic[what] = report
+        self.say(f"    traffic during {what} ({report.seconds:.1f} s, {LOAD_THREADS} clients):")
+        for line in report.lines():
+            self.say(f"      {line}")
 
     # --- steps -------------------------------------------------------------------------------
 
@@ -313,18 +339,20 @@ class Scenario:
         self.set_status(1, "Approved", "validation metrics reviewed")
         self.wait("endpoint created", lambda: self.endpoint() is not None)
         self.say(f"    endpoint {ENDPOINT}: {self.endpoint()['EndpointStatus']}")  # type: ignore[index]
-        self.wait(
-            "endpoint InService on version 1",
-            lambda: self.status_is("InService") and self.served_version() == 1,
-        )
+        with self.load("create"):
+            self.wait(
+                "endpoint InService on version 1",
+                lambda: self.status_is("InService") and self.served_version() == 1,
+            )
         live = self.wait("ledger: v1 live", lambda: self.ledger_has("live", 1))
         self.say(f"    endpoint {ENDPOINT}: InService, serving version 1; ledger: live at {live['at']}")
         return {"served": self.served_version(), "ledger": live}
 
     def _update_to_v2(self) -> dict[str, Any]:
         self.register("v2")
-        self.set_status(2, "Approved", "better recall")
-        seen = self.watch_update(2)
+        with self.load("update to v2"):
+            self.set_status(2, "Approved", "better recall")
+            seen = self.watch_update(2)
         live = self.wait("ledger: v2 live", lambda: self.ledger_has("live", 2))
         self.v2_live_at = datetime.now(UTC)
         return {
@@ -335,8 +363,9 @@ class Scenario:
 
     def _reject_v2(self) -> dict[str, Any]:
         time.sleep(0.01)  # a point in time strictly between "v2 live" and the rejection
-        self.set_status(2, "Rejected", "false positives in production")
-        seen = self.watch_update(1)
+        with self.load("rollback to v1 after the rejection"):
+            self.set_status(2, "Rejected", "false positives in production")
+            seen = self.watch_update(1)
         live = self.wait(
             "ledger: v1 live again",
             lambda: (e := self.ledger()[-1])["status"] == "live" and int(e["version"]) == 1 and e,
@@ -346,19 +375,21 @@ class Scenario:
     def _alarm_rollback(self) -> dict[str, Any]:
         self.register("v3")
         cloudwatch = self.serving("cloudwatch")
-        self.set_status(3, "Approved", "hotfix")
-        self.wait("endpoint Updating to v3", lambda: self.status_is("Updating"))
-        self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text()})")
-        cloudwatch.set_alarm_state(
-            AlarmName=ALARM, StateValue="ALARM", StateReason="canary 5XX errors above threshold"
-        )
-        self.say(f"    alarm {ALARM} (account {self.deployment['account']}) -> ALARM")
-        self.wait("endpoint RollingBack", lambda: self.status_is("RollingBack"))
-        self.say(f"    endpoint {ENDPOINT}: RollingBack")
-        self.wait(
-            "endpoint InService on version 1",
-            lambda: self.status_is("InService") and self.served_version() == 1,
-        )
+        with self.load("update to v3, rolled back by the alarm") as traffic:
+            self.set_status(3, "Approved", "hotfix")
+            self.wait("endpoint Updating to v3", lambda: self.status_is("Updating"))
+            self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text()})")
+            self.wait("the canary phase", lambda: traffic.current_phase().label == "canary")
+            cloudwatch.set_alarm_state(
+                AlarmName=ALARM, StateValue="ALARM", StateReason="canary 5XX errors above threshold"
+            )
+            self.say(f"    alarm {ALARM} (account {self.deployment['account']}) -> ALARM during the canary")
+            self.wait("endpoint RollingBack", lambda: self.status_is("RollingBack"))
+            self.say(f"    endpoint {ENDPOINT}: RollingBack")
+            self.wait(
+                "endpoint InService on version 1",
+                lambda: self.status_is("InService") and self.served_version() == 1,
+            )
         rolled = self.wait("ledger: v3 rolled back", lambda: self.ledger_has("rolled_back", 3))
         cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
         self.say(

@@ -25,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--creating-seconds", type=float, default=1.0)
     parser.add_argument("--updating-seconds", type=float, default=2.0)
     parser.add_argument("--rolling-back-seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        help="DeploymentConfig waits run this many times faster (default 1)",
+    )
     parser.add_argument("--accounts", default="", help="comma-separated account ids: admin users + auth on")
     parser.add_argument("--region", default="us-east-1", help="region used to create the admin users")
     parser.add_argument("--credentials-file", type=Path, help="where to write the admins' credentials (JSON)")
@@ -43,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         creating_seconds=args.creating_seconds,
         updating_seconds=args.updating_seconds,
         rolling_back_seconds=args.rolling_back_seconds,
+        speed=args.speed,
     ).start()
     try:
         accounts = [a.strip() for a in args.accounts.split(",") if a.strip()]

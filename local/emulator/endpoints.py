@@ -220,6 +220,18 @@ def tick() -> list[Transition]:
             _set_status(endpoint, "InService", applied)
 
 
+def seconds_left(account_id: str, region: str, name: str) -> float | None:
+    """Emulator seconds until the endpoint's current phase ends (None: nothing pending).
+
+    With the manual clock, ``advance(seconds_left(...))`` ends the phase: tests gate the clock on the
+    traffic they have measured instead of on the machine's speed.
+    """
+    with clock.LOCK:
+        endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
+        pending = _pending.get(endpoint) if endpoint is not None else None
+        return max(0.0, pending.due - clock.now()) if pending else None
+
+
 def current_phase(endpoint: FakeEndpoint) -> Phase | None:
     """The rollout phase an endpoint is in (None when no update runs)."""
     with clock.LOCK:

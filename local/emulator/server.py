@@ -48,6 +48,7 @@ class EmulatorServer:
         creating_seconds: float = 1.0,
         updating_seconds: float = 2.0,
         rolling_back_seconds: float = 1.0,
+        speed: float = 1.0,
         tick_interval: float = 0.2,
     ) -> None:
         if "MOTO_ACCOUNT_ID" in os.environ:
@@ -58,6 +59,7 @@ class EmulatorServer:
             creating_seconds=creating_seconds,
             updating_seconds=updating_seconds,
             rolling_back_seconds=rolling_back_seconds,
+            speed=speed,
         )
         self._tick_interval = tick_interval
         self.port = port
