@@ -14,6 +14,7 @@ boundaries from the client's clock). Errors are counted in the phase running whe
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -163,6 +164,7 @@ class Traffic:
                 if self._sent >= self.max_requests:
                     return
                 self._sent += 1
+            sample: tuple[float, int | None, str | None]
             try:
                 response = runtime.invoke_endpoint(
                     EndpointName=self.endpoint, Body=b"1.0,2.0", ContentType="text/csv"
@@ -181,16 +183,13 @@ class Traffic:
     def _watch(self) -> None:
         sagemaker = self.client("sagemaker")
         while not self._done():
-            try:
+            # a missing endpoint has no phase; the workers count the errors
+            with contextlib.suppress(ClientError, BotoCoreError):
                 self._observe(sagemaker.describe_endpoint(EndpointName=self.endpoint))
-            except (ClientError, BotoCoreError):
-                pass  # a missing endpoint has no phase; the workers count the errors
             self._stop.wait(self.poll_interval)
         # the very last state (an update may have finished between two polls)
-        try:
+        with contextlib.suppress(ClientError, BotoCoreError):
             self._observe(sagemaker.describe_endpoint(EndpointName=self.endpoint))
-        except (ClientError, BotoCoreError):
-            pass
 
     def _observe(self, endpoint: dict[str, Any]) -> None:
         status = endpoint["EndpointStatus"]
