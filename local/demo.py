@@ -39,6 +39,7 @@ TIMEOUT = 60.0
 # The load generator during each update: 4 threads, bounded by a request count and a time limit.
 LOAD_THREADS = 4
 LOAD_MAX_REQUESTS = 20_000
+LOAD_RATE = 100.0  # requests per second: enough to see the shares, little enough to leave CPU to the rest
 
 Say = Callable[[str], None]
 
@@ -179,6 +180,7 @@ class Scenario:
             concurrency=LOAD_THREADS,
             max_requests=LOAD_MAX_REQUESTS,
             time_limit=TIMEOUT,
+            rate=LOAD_RATE,
         )
         with traffic:
             yield traffic
@@ -336,10 +338,10 @@ class Scenario:
         raise ScenarioError("the publisher role could approve its own version")
 
     def _approve_v1(self) -> dict[str, Any]:
-        self.set_status(1, "Approved", "validation metrics reviewed")
-        self.wait("endpoint created", lambda: self.endpoint() is not None)
-        self.say(f"    endpoint {ENDPOINT}: {self.endpoint()['EndpointStatus']}")  # type: ignore[index]
-        with self.load("create"):
+        with self.load("create (no endpoint, then Creating: AWS's error; then InService)"):
+            self.set_status(1, "Approved", "validation metrics reviewed")
+            self.wait("endpoint created", lambda: self.endpoint() is not None)
+            self.say(f"    endpoint {ENDPOINT}: {self.endpoint()['EndpointStatus']}")  # type: ignore[index]
             self.wait(
                 "endpoint InService on version 1",
                 lambda: self.status_is("InService") and self.served_version() == 1,

@@ -81,9 +81,19 @@ class TrafficReport:
         out = []
         new = self.new_version
         for p in self.phases:
-            served = f"{p.share(new):.1f}% on v{new}" if new is not None else "no new version"
-            configured = f" (configured {p.configured:g}%)" if p.configured is not None else ""
-            out.append(f"{p.requests} requests, {p.errors} errors; {p.label} phase: {served}{configured}")
+            served = f"{p.share(new):.1f}% on v{new}" if new is not None else "no version served"
+            configured = ""
+            if p.configured is not None:
+                configured = f" (configured {p.configured:g}%"
+                if 0 < p.configured < 100 and p.requests:
+                    # 95% interval of a share measured on n requests: 1.96 * sqrt(p(1-p)/n)
+                    q = p.configured / 100
+                    configured += f"; +/-{196 * (q * (1 - q) / p.requests) ** 0.5:.1f} points at 95%"
+                configured += ")"
+            errors = f"{p.errors} errors" + (
+                f" ({', '.join(sorted(self.error_codes))})" if p.errors and self.error_codes else ""
+            )
+            out.append(f"{p.requests} requests, {errors}; {p.label} phase: {served}{configured}")
         return out
 
 
@@ -103,6 +113,7 @@ class Traffic:
         concurrency: int = 4,
         max_requests: int = 5000,
         time_limit: float = 60.0,
+        rate: float | None = None,
         poll_interval: float = 0.05,
     ) -> None:
         host = urlparse(endpoint_url).hostname
@@ -115,6 +126,7 @@ class Traffic:
         self.concurrency = concurrency
         self.max_requests = max_requests
         self.time_limit = time_limit
+        self.rate = rate  # requests per second over all threads (None: as fast as answered)
         self.poll_interval = poll_interval
         self._stop = threading.Event()
         self._lock = threading.Lock()
@@ -159,11 +171,14 @@ class Traffic:
 
     def _work(self) -> None:
         runtime = self.client("sagemaker-runtime")
+        pause = self.concurrency / self.rate if self.rate else 0.0
         while not self._done():
             with self._lock:
                 if self._sent >= self.max_requests:
                     return
                 self._sent += 1
+            if pause:
+                self._stop.wait(pause)
             sample: tuple[float, int | None, str | None]
             try:
                 response = runtime.invoke_endpoint(

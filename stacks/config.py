@@ -31,7 +31,7 @@ APPROVED = "Approved"
 # predefined stage constructs (https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-staging-construct-set-up.html)
 # plus Staging. `mlops rollback` moves versions taken out of a followed stage to Archived.
 DEFAULT_STAGES = ("Proposal", "Development", "QA", "Staging", "PreProduction", "Production", "Archived")
-STRATEGIES = ("all_at_once", "canary", "linear")
+STRATEGIES = ("all_at_once", "canary", "linear", "rolling")
 # Documented limits of UpdateEndpoint's BlueGreenUpdatePolicy (see DESIGN section 6).
 CANARY_PERCENT = (1, 50)
 LINEAR_PERCENT = (10, 50)
@@ -40,6 +40,12 @@ BAKE_SECONDS = (0, 3600)
 # Every strategy bakes by default: SageMaker watches the rollback alarms only during the wait and
 # baking periods (https://docs.aws.amazon.com/sagemaker/latest/dg/deployment-guardrails-configuration.html).
 DEFAULT_BAKE_SECONDS = 300
+# RollingUpdatePolicy (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RollingUpdatePolicy.html):
+# MaximumBatchSize 5-50% of the variant's instances, WaitIntervalInSeconds 0-3600,
+# MaximumExecutionTimeoutInSeconds 600-28800, RollbackMaximumBatchSize default 100%.
+ROLLING_BATCH_PERCENT = (5, 50)
+ROLLING_ROLLBACK_PERCENT = (5, 100)
+MAX_EXECUTION_SECONDS = (600, 28800)
 MAX_TEAM_STACKS = 100
 # Without an organization id, every group's policy lists the team accounts that may discover it; this
 # ceiling keeps each policy and template small (stacks/placement.py estimates). With one, discovery is
@@ -65,13 +71,37 @@ def known_regions() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
+class RollingBatches:
+    """`rollout.strategy: rolling`: batch and rollback batch as (CAPACITY_PERCENT | INSTANCE_COUNT, value)."""
+
+    batch: tuple[str, int]
+    batches: int  # how many batches the fleet takes (the deployer sizes the timeout from it)
+    rollback_batch: tuple[str, int] | None = None  # None: SageMaker's default, 100% at once
+    max_execution_seconds: int | None = None  # None: the deployer derives it from the waits
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "batch": {"type": self.batch[0], "value": self.batch[1]},
+            "batches": self.batches,
+        }
+        if self.rollback_batch:
+            data["rollback_batch"] = {"type": self.rollback_batch[0], "value": self.rollback_batch[1]}
+        if self.max_execution_seconds is not None:
+            data["max_execution_seconds"] = self.max_execution_seconds
+        return data
+
+
+@dataclass(frozen=True)
 class Rollout:
     strategy: str = "all_at_once"
     step_percent: int | None = None
     wait_seconds: int | None = None
     bake_seconds: int = DEFAULT_BAKE_SECONDS
+    rolling: RollingBatches | None = None  # strategy rolling: batches wait instead of a bake
 
     def as_dict(self) -> dict[str, Any]:
+        if self.rolling is not None:
+            return {"strategy": self.strategy, "wait_seconds": self.wait_seconds, **self.rolling.as_dict()}
         # bake_seconds is TerminationWaitInSeconds for every strategy: the rollback alarms act only
         # during the wait and baking periods, so an all_at_once update without it cannot roll back.
         data: dict[str, Any] = {"strategy": self.strategy}
@@ -375,6 +405,8 @@ def _parse_rollout(raw: Any, path: str, instance_count: int) -> Rollout:
     strategy = data.get("strategy", "all_at_once")
     if strategy not in STRATEGIES:
         raise ConfigError(f"{path}.strategy", strategy, f"one of: {', '.join(STRATEGIES)}")
+    if strategy == "rolling":
+        return _parse_rolling(data, path, instance_count)
     if strategy == "all_at_once":
         _only_keys(data, path, set(), {"strategy", "bake_seconds"})
         return Rollout(
@@ -416,6 +448,86 @@ def _same_region_as_registry(region: str, path: str, registry: Registry) -> None
             f"the registry's region {registry.region}: SageMaker needs a model's artifacts and image in the "
             "endpoint's region, and the registry keeps them in its own (no cross-region copies)",
         )
+
+
+def _batch(
+    data: Mapping[str, Any], path: str, prefix: str, percent: tuple[int, int], instances: int
+) -> tuple[str, int] | None:
+    """`<prefix>_percent` or `<prefix>_instances` (not both) as a SageMaker CapacitySize."""
+    given = [k for k in (f"{prefix}_percent", f"{prefix}_instances") if k in data]
+    if len(given) > 1:
+        raise ConfigError(
+            f"{path}.{given[1]}", data[given[1]], f"set only one of {prefix}_percent and {prefix}_instances"
+        )
+    if not given:
+        return None
+    key = given[0]
+    if key.endswith("_percent"):
+        return ("CAPACITY_PERCENT", _int(data[key], f"{path}.{key}", *percent))
+    low, high = math.ceil(instances * percent[0] / 100), math.floor(instances * percent[1] / 100)
+    if low > high:
+        raise ConfigError(
+            f"{path}.{key}",
+            data[key],
+            f"no whole number of instances is {percent[0]}-{percent[1]}% of instance_count {instances}; "
+            f"use {prefix}_percent or a larger instance_count",
+        )
+    return ("INSTANCE_COUNT", _int(data[key], f"{path}.{key}", low, high))
+
+
+def _parse_rolling(data: Mapping[str, Any], path: str, instance_count: int) -> Rollout:
+    """`strategy: rolling`: RollingUpdatePolicy limits, checked here so a bad value stops synth."""
+    _only_keys(
+        data,
+        path,
+        {"strategy"},
+        {
+            "batch_percent",
+            "batch_instances",
+            "wait_seconds",
+            "max_execution_seconds",
+            "rollback_batch_percent",
+            "rollback_batch_instances",
+        },
+    )
+    batch = _batch(data, path, "batch", ROLLING_BATCH_PERCENT, instance_count)
+    if batch is None:
+        raise ConfigError(
+            f"{path}.batch_percent", None, "rolling needs batch_percent (5-50) or batch_instances"
+        )
+    if instance_count < 2:
+        raise ConfigError(
+            f"{path}.strategy",
+            "rolling",
+            f"a batch is at most 50% of the fleet, so rolling needs instance_count >= 2 (got {instance_count})",
+        )
+    rollback = _batch(data, path, "rollback_batch", ROLLING_ROLLBACK_PERCENT, instance_count)
+    wait = _int(data.get("wait_seconds", 300), f"{path}.wait_seconds", *WAIT_SECONDS)
+    size = batch[1] if batch[0] == "INSTANCE_COUNT" else max(1, math.ceil(instance_count * batch[1] / 100))
+    batches = math.ceil(instance_count / size)
+    max_execution = data.get("max_execution_seconds")
+    if max_execution is not None:
+        max_execution = _int(max_execution, f"{path}.max_execution_seconds", *MAX_EXECUTION_SECONDS)
+        if max_execution <= batches * wait:
+            raise ConfigError(
+                f"{path}.max_execution_seconds",
+                max_execution,
+                f"more than the {batches * wait} s the batches wait ({batches} x {wait} s)",
+            )
+    elif batches * wait + MAX_EXECUTION_SECONDS[0] > MAX_EXECUTION_SECONDS[1]:
+        raise ConfigError(
+            f"{path}.wait_seconds",
+            wait,
+            f"{batches} batches x {wait} s must leave room inside SageMaker's {MAX_EXECUTION_SECONDS[1]} s "
+            f"maximum execution timeout",
+        )
+    return Rollout(
+        strategy="rolling",
+        wait_seconds=wait,
+        rolling=RollingBatches(
+            batch=batch, batches=batches, rollback_batch=rollback, max_execution_seconds=max_execution
+        ),
+    )
 
 
 def _parse_deployments(

@@ -114,8 +114,32 @@ def serving_version(deployment: Deployment, endpoint: EndpointView) -> int | Non
 # --- rollout --------------------------------------------------------------------------------------
 
 
+def rolling_deployment_config(rollout: Rollout, alarms: Sequence[str]) -> dict[str, Any]:
+    """UpdateEndpoint's DeploymentConfig for `strategy: rolling`: batches instead of a second fleet.
+
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_RollingUpdatePolicy.html
+    """
+    assert rollout.batch is not None, "rolling rollouts are parsed with a batch size"
+    policy: dict[str, Any] = {
+        "MaximumBatchSize": {"Type": rollout.batch[0], "Value": rollout.batch[1]},
+        "WaitIntervalInSeconds": rollout.wait_seconds,
+        "MaximumExecutionTimeoutInSeconds": rollout.max_execution_seconds,
+    }
+    if rollout.rollback_batch:
+        policy["RollbackMaximumBatchSize"] = {
+            "Type": rollout.rollback_batch[0],
+            "Value": rollout.rollback_batch[1],
+        }
+    return {
+        "RollingUpdatePolicy": policy,
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in alarms]},
+    }
+
+
 def deployment_config(rollout: Rollout, alarms: Sequence[str]) -> dict[str, Any]:
     """UpdateEndpoint's DeploymentConfig: blue/green traffic shifting plus alarm auto-rollback."""
+    if rollout.strategy == "rolling":
+        return rolling_deployment_config(rollout, alarms)
     routing: dict[str, Any]
     if rollout.strategy == "canary":
         routing = {

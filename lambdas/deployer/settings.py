@@ -18,7 +18,8 @@ from typing import Any
 
 from deployer.errors import SettingsError
 
-STRATEGIES = ("canary", "linear", "all_at_once")
+STRATEGIES = ("canary", "linear", "all_at_once", "rolling")
+CAPACITY_TYPES = ("CAPACITY_PERCENT", "INSTANCE_COUNT")
 # UpdateEndpoint limits (DESIGN section 6).
 MAX_WAIT_SECONDS = 3600
 MIN_EXECUTION_TIMEOUT = 600
@@ -38,14 +39,21 @@ _INSTANCE_TYPE = re.compile(r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
 
 @dataclass(frozen=True)
 class Rollout:
-    strategy: str  # canary | linear | all_at_once
+    strategy: str  # canary | linear | all_at_once | rolling
     step_percent: int = 0
     wait_seconds: int = 0
     bake_seconds: int = 0
+    # rolling only: CapacitySize (type, value) of a batch and of a rollback batch, number of batches
+    batch: tuple[str, int] | None = None
+    rollback_batch: tuple[str, int] | None = None
+    batches: int = 0
+    max_execution: int | None = None
 
     @property
     def total_wait_seconds(self) -> int:
         """Seconds the traffic shift waits by design (provisioning time comes on top)."""
+        if self.strategy == "rolling":
+            return self.batches * self.wait_seconds
         if self.strategy == "canary":
             shifts = self.wait_seconds
         elif self.strategy == "linear":
@@ -56,12 +64,16 @@ class Rollout:
 
     @property
     def max_execution_seconds(self) -> int:
+        if self.max_execution is not None:
+            return self.max_execution
         return max(
             MIN_EXECUTION_TIMEOUT,
             min(MAX_EXECUTION_TIMEOUT, self.total_wait_seconds + EXECUTION_MARGIN_SECONDS),
         )
 
     def as_dict(self) -> dict[str, Any]:
+        if self.strategy == "rolling":
+            return rolling_as_dict(self)
         if self.strategy == "all_at_once":
             return {"strategy": self.strategy, "bake_seconds": self.bake_seconds}
         return {
@@ -251,12 +263,69 @@ def parse_deployment(item: Any, *, where: str = "deployment") -> Deployment:
     )
 
 
+def rolling_as_dict(rollout: Rollout) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "strategy": "rolling",
+        "wait_seconds": rollout.wait_seconds,
+        "batches": rollout.batches,
+    }
+    for key, size in (("batch", rollout.batch), ("rollback_batch", rollout.rollback_batch)):
+        if size:
+            data[key] = {"type": size[0], "value": size[1]}
+    if rollout.max_execution is not None:
+        data["max_execution_seconds"] = rollout.max_execution
+    return data
+
+
+def _capacity(raw: Any, where: str, low: int, high: int) -> tuple[str, int]:
+    if not isinstance(raw, dict) or raw.get("type") not in CAPACITY_TYPES:
+        raise ValueError(
+            f"{where}: {raw!r}: expected {{'type': {' | '.join(CAPACITY_TYPES)}, 'value': integer}}"
+        )
+    top = high if raw["type"] == "CAPACITY_PERCENT" else 1000
+    return raw["type"], _Fields(raw, where).integer(
+        "value", low if raw["type"] == "CAPACITY_PERCENT" else 1, top
+    )
+
+
+def parse_rolling(raw: dict[str, Any], *, where: str) -> Rollout:
+    """`strategy: rolling` (stacks/config.py validated it against RollingUpdatePolicy's limits)."""
+    f = _Fields(raw, where)
+    rollout = Rollout(
+        strategy="rolling",
+        wait_seconds=f.integer("wait_seconds", 0, MAX_WAIT_SECONDS),
+        batch=_capacity(raw.get("batch"), f"{where}.batch", 5, 50),
+        rollback_batch=(
+            _capacity(raw["rollback_batch"], f"{where}.rollback_batch", 5, 100)
+            if raw.get("rollback_batch")
+            else None
+        ),
+        batches=f.integer("batches", 1, 1000),
+        max_execution=(
+            f.integer("max_execution_seconds", MIN_EXECUTION_TIMEOUT, MAX_EXECUTION_TIMEOUT)
+            if raw.get("max_execution_seconds") is not None
+            else None
+        ),
+    )
+    if (
+        rollout.max_execution is None
+        and rollout.total_wait_seconds + MIN_EXECUTION_TIMEOUT > MAX_EXECUTION_TIMEOUT
+    ):
+        raise ValueError(
+            f"{where}: the waits add up to {rollout.total_wait_seconds} s; they must leave room inside "
+            f"SageMaker's {MAX_EXECUTION_TIMEOUT} s maximum execution timeout"
+        )
+    return rollout
+
+
 def parse_rollout(raw: Any, *, where: str = "rollout") -> Rollout:
     if not isinstance(raw, dict):
         raise ValueError(f"{where}: expected an object with 'strategy', got {raw!r}")
     strategy = raw.get("strategy")
     if strategy not in STRATEGIES:
         raise ValueError(f"{where}.strategy: {strategy!r}: allowed values are {', '.join(STRATEGIES)}")
+    if strategy == "rolling":
+        return parse_rolling(raw, where=where)
     if strategy == "all_at_once":
         extra = sorted(k for k in ("step_percent", "wait_seconds") if k in raw)
         if extra:

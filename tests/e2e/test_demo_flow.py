@@ -2,13 +2,12 @@
 once (the same ``local.demo.Scenario`` as ``make demo``), then each step's outcome checked again
 through AWS APIs and the deployment ledger.
 
-One deploy for the module (about 30-40 s); the scenario itself takes about 20 s.
+One deploy and one run of the scenario for the session (tests/e2e/conftest.py): about 30-40 s and 20 s.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import os
 import shutil
 import subprocess
@@ -20,37 +19,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.core.base_backend import BackendDict
 
 from local.demo import ALARM, ENDPOINT, GROUP, Scenario, StepResult
-from local.emulator import reset_clock
 from local.emulator.up import LocalAws
 
 pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
-
-
-@pytest.fixture(scope="module")
-def local_aws() -> Iterator[LocalAws]:
-    root = logging.getLogger()
-    saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
-    BackendDict.reset()
-    local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
-    try:
-        local.start()
-        yield local
-    finally:
-        local.stop()
-        BackendDict.reset()
-        reset_clock()
-        root.setLevel(saved[0])
-        for handler, formatter in saved[1]:
-            handler.setFormatter(formatter)
-
-
-@pytest.fixture(scope="module")
-def played(local_aws: LocalAws) -> tuple[Scenario, list[StepResult]]:
-    scenario = Scenario(local_aws.info, say=lambda message: None)
-    return scenario, scenario.run()
 
 
 @pytest.fixture(scope="module")

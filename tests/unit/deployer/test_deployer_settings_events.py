@@ -72,7 +72,7 @@ class TestSettings:
         [
             (
                 {"rollout": {"strategy": "blue"}},
-                "rollout.strategy: 'blue': allowed values are canary, linear, all_at_once",
+                "rollout.strategy: 'blue': allowed values are canary, linear, all_at_once, rolling",
             ),
             (
                 {"rollout": {"strategy": "canary", "step_percent": 60, "wait_seconds": 1, "bake_seconds": 1}},
