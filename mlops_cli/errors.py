@@ -15,6 +15,7 @@ EXIT_DENIED = 3  # AccessDenied (or no credentials at all)
 EXIT_UNREACHABLE = 4  # the AWS endpoint (or the local emulator at AWS_ENDPOINT_URL) cannot be reached
 EXIT_STUCK = 5  # `mlops status`: at least one endpoint is stuck or failed
 EXIT_AWS_ERROR = 6  # any other AWS API error
+EXIT_ROLLED_BACK = 7  # `mlops watch`: the rollout ended with the old version serving (rolled back)
 
 REGION_HINT = "pass --region, or set AWS_REGION (or AWS_DEFAULT_REGION)"
 CREDENTIALS_HINT = (

@@ -8,6 +8,7 @@ Exit codes (scripts can rely on them; also in mlops_cli/README.md):
   4  AWS endpoint unreachable (with AWS_ENDPOINT_URL set: the local emulator is not running)
   5  `mlops status`: at least one endpoint is stuck or failed
   6  any other AWS API error
+  7  `mlops watch`: the rollout was rolled back (5: the endpoint Failed or the watch timed out)
 """
 
 from __future__ import annotations
@@ -249,6 +250,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=30,
         help="no ledger progress for this long while live != desired means stuck (default: 30)",
     )
+
+    sub = add(
+        "watch",
+        "follow a rollout live: phase, traffic share per version, alarms, progress; exit with its outcome",
+        _lazy("watch", "run_watch"),
+    )
+    sub.add_argument("endpoint", help="endpoint name or <account>/<region>/<name>")
+    sub.add_argument("--interval", type=float, default=1.0, help="seconds between polls (default: 1)")
+    sub.add_argument("--timeout", type=float, default=3600.0, help="give up after this many seconds (exit 5)")
+    sub.add_argument("--wait", action="store_true", help="if no rollout runs yet, wait for the next one")
 
     sub = add(
         "history",

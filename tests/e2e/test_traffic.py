@@ -22,6 +22,7 @@ p = 25% or 75%, 1089 at 50%. Phases at 0% or 100% are deterministic (one stray r
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator
@@ -293,8 +294,9 @@ def probe(scenario: Scenario) -> tuple[Any, list[str]]:
     by_version: dict[str, str] = {}
     for model in sm.list_models(MaxResults=100)["Models"]:
         name = model["ModelName"]
-        if name.startswith(f"{ENDPOINT}-v"):
-            by_version.setdefault(name[len(ENDPOINT) + 2 :].split("-")[0], name)
+        found = re.search(r"-v(\d+)-", name)
+        if name.startswith(ENDPOINT) and found:  # the deployer's "<endpoint>-<hash>-v<N>-..." models
+            by_version.setdefault(found[1], name)
     assert len(by_version) >= 2, by_version
     configs = []
     for index, model in enumerate(sorted(by_version.values())[:2]):
