@@ -102,17 +102,26 @@ def gated(scenario: Scenario, account: str, endpoint: str) -> Iterator[Traffic]:
         configure(realtime=True)
 
 
+def end_phase(traffic: Traffic, account: str, region: str, endpoint: str) -> bool:
+    """Let the current phase serve `needed` requests, then move the clock to its end (False: none left)."""
+    left = seconds_left(account, region, endpoint)
+    if left is None:
+        return False
+    mark = traffic.current_phase()
+    _wait(
+        f"{needed(mark.configured)} requests in {mark.label}",
+        lambda: traffic.served_in_current_phase() >= needed(mark.configured),
+    )
+    advance(left)
+    _wait("the next phase", lambda: traffic.current_phase().start > mark.start)
+    return True
+
+
 def play(traffic: Traffic, account: str, region: str, endpoint: str) -> TrafficReport:
     """Once the update started: end every phase after it served `needed` requests, until InService."""
     _wait("the update to start", lambda: traffic.current_phase().label not in ("before",))
-    while (left := seconds_left(account, region, endpoint)) is not None:
-        mark = traffic.current_phase()
-        _wait(
-            f"{needed(mark.configured)} requests in {mark.label}",
-            lambda m=mark: traffic.served_in_current_phase() >= needed(m.configured),
-        )  # type: ignore[misc]
-        advance(left)
-        _wait("the next phase", lambda m=mark: traffic.current_phase().start > m.start)  # type: ignore[misc]
+    while end_phase(traffic, account, region, endpoint):
+        pass
     _wait("requests after the update", lambda: traffic.served_in_current_phase() >= 100)
     return traffic.report()
 
@@ -197,7 +206,9 @@ def test_alarm_rollback_through_the_deployer(scenario: Scenario) -> None:
     alarm = f"mlops-{ENDPOINT}-5xx"
     with gated(scenario, account, ENDPOINT) as traffic:
         scenario.set_status(version, "Approved", "traffic test: a bad canary")
-        _wait("the canary", lambda: traffic.current_phase().label == "canary")
+        _wait("the update to start", lambda: traffic.current_phase().label == "provisioning")
+        end_phase(traffic, account, region, ENDPOINT)
+        assert traffic.current_phase().label == "canary"
         _wait("a measured canary", lambda: traffic.served_in_current_phase() >= needed(25))
         cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="traffic test")
         try:
