@@ -9,7 +9,9 @@ A watcher polls ``DescribeEndpoint`` meanwhile and records each phase of the upd
 endpoint's ``PendingDeploymentSummary`` (``VariantStatus``: status, message and ``StartTime``), plus the
 moment the endpoint is ``InService`` again. Each answer carries the emulator's ``served_at`` time, so
 every request is counted in the phase that was running when it was served (no guessing at phase
-boundaries from the client's clock). Errors are counted in the phase running when they came back.
+boundaries from the client's clock). An error is counted in the phase that ran when its request was
+sent: the emulator changes phase atomically, so a request that failed was answered before any later
+phase began (and one sent earlier but answered later would have succeeded).
 """
 
 from __future__ import annotations
@@ -180,6 +182,7 @@ class Traffic:
             if pause:
                 self._stop.wait(pause)
             sample: tuple[float, int | None, str | None]
+            sent = time.time()
             try:
                 response = runtime.invoke_endpoint(
                     EndpointName=self.endpoint, Body=b"1.0,2.0", ContentType="text/csv"
@@ -189,9 +192,9 @@ class Traffic:
                 with self._lock:
                     self._configs.setdefault(body.get("endpoint_config_name"), body.get("version"))
             except ClientError as exc:
-                sample = (time.time(), None, exc.response.get("Error", {}).get("Code", "ClientError"))
+                sample = (sent, None, exc.response.get("Error", {}).get("Code", "ClientError"))
             except BotoCoreError as exc:
-                sample = (time.time(), None, type(exc).__name__)
+                sample = (sent, None, type(exc).__name__)
             with self._lock:
                 self._samples.append(sample)
 

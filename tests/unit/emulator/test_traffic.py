@@ -157,6 +157,8 @@ def test_linear_update_phases_and_shares(url: str) -> None:
         assert abs(phase.share(2) - phase.configured) <= 8, (phase.label, phase.share(2), phase.versions)
     assert report.phase("provisioning").versions.keys() == {1}
     assert report.phase("baking").versions.keys() == {2}
-    assert report.lines()[2].endswith(
-        f"linear 1 phase: {report.phase('linear 1').share(2):.1f}% on v2 (configured 25%)"
+    linear1 = report.phase("linear 1")
+    assert report.lines()[2] == (
+        f"{linear1.requests} requests, 0 errors; linear 1 phase: {linear1.share(2):.1f}% on v2 "
+        f"(configured 25%; +/-{196 * (0.25 * 0.75 / linear1.requests) ** 0.5:.1f} points at 95%)"
     )
