@@ -446,7 +446,7 @@ def answer(account_id: str, region: str, name: str) -> dict[str, Any]:
         if endpoint is None or endpoint.endpoint_status == "Creating":
             raise RuntimeValidationError(f"Endpoint {name} of account {account_id} not found.")
         result = _served_by(backend, _route(endpoint))
-    result["served_at"] = time.time()
+        result["served_at"] = time.time()  # under the lock: no phase can begin between routing and this
     return result
 
 

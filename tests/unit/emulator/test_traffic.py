@@ -116,7 +116,7 @@ def test_linear_update_phases_and_shares(url: str) -> None:
     """Each phase gets >= 400 requests before the clock moves on.
 
     Tolerance: at share p and n requests the observed share has sd sqrt(p(1-p)/n); n = 400 gives at
-    most 2.5 points (p = 0.5); +/-8 points is 3.2 sd, a false failure below 1.4 in 1000 per phase.
+    most 2.5 points (p = 0.5); +/-10 points is 4 sd, a false failure below 1 in 10000 per phase.
     (tests/e2e checks +/-5 points with more requests.)
     """
     sm = _setup(url, "lin")
@@ -154,7 +154,7 @@ def test_linear_update_phases_and_shares(url: str) -> None:
     assert labels == ["before", "provisioning", "linear 1", "linear 2", "linear 3", "baking", "after update"]
     for phase in report.phases[1:]:
         assert phase.configured is not None
-        assert abs(phase.share(2) - phase.configured) <= 8, (phase.label, phase.share(2), phase.versions)
+        assert abs(phase.share(2) - phase.configured) <= 10, (phase.label, phase.share(2), phase.versions)
     assert report.phase("provisioning").versions.keys() == {1}
     assert report.phase("baking").versions.keys() == {2}
     linear1 = report.phase("linear 1")
