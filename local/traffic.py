@@ -44,6 +44,7 @@ class PhaseMark:
     start: float
     configured: float | None  # percent of traffic on the new version, None when not known
     status: str = ""
+    message: str = ""  # the VariantStatus StatusMessage it was read from
 
 
 @dataclass
@@ -226,7 +227,13 @@ class Traffic:
                 label = match["label"].replace("_", " ")
                 if status == "RollingBack":
                     label = "rollback" if label == "rolling back" else f"rollback {label}"
-                mark = PhaseMark(label, _epoch(variant_status["StartTime"]), float(match["share"]), status)
+                mark = PhaseMark(
+                    label,
+                    _epoch(variant_status["StartTime"]),
+                    float(match["share"]),
+                    status,
+                    variant_status["StatusMessage"],
+                )
             elif status == "InService" and last.label != "before" and last.status != "InService":
                 if last.label == "creating":
                     label, share = "in service", None

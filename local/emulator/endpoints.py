@@ -232,6 +232,14 @@ def seconds_left(account_id: str, region: str, name: str) -> float | None:
         return max(0.0, pending.due - clock.now()) if pending else None
 
 
+def phase_of(account_id: str, region: str, name: str) -> Phase | None:
+    """The rollout phase an endpoint is in, by name (None when no update runs)."""
+    with clock.LOCK:
+        endpoint = sagemaker_backends[account_id][region].endpoints.get(name)
+        pending = _pending.get(endpoint) if endpoint is not None else None
+        return pending.phase if pending else None
+
+
 def current_phase(endpoint: FakeEndpoint) -> Phase | None:
     """The rollout phase an endpoint is in (None when no update runs)."""
     with clock.LOCK:

@@ -36,7 +36,7 @@ from deployer.settings import Rollout, parse_rollout
 
 from local.demo import ENDPOINT, Scenario, StepResult
 from local.emulator import advance, configure
-from local.emulator.endpoints import seconds_left
+from local.emulator.endpoints import phase_of, seconds_left
 from local.traffic import Traffic, TrafficReport
 
 pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
@@ -104,9 +104,13 @@ def gated(scenario: Scenario, account: str, endpoint: str) -> Iterator[Traffic]:
 
 def end_phase(traffic: Traffic, account: str, region: str, endpoint: str) -> bool:
     """Let the current phase serve `needed` requests, then move the clock to its end (False: none left)."""
+    phase = phase_of(account, region, endpoint)
     left = seconds_left(account, region, endpoint)
-    if left is None:
+    if phase is None or left is None:
         return False
+    _wait(
+        f"the load generator to see {phase.message}", lambda: traffic.current_phase().message == phase.message
+    )
     mark = traffic.current_phase()
     _wait(
         f"{needed(mark.configured)} requests in {mark.label}",

@@ -12,7 +12,7 @@ import pytest
 from moto.core.base_backend import BackendDict
 
 from local.emulator import advance, configure, reset_clock
-from local.emulator.endpoints import seconds_left
+from local.emulator.endpoints import phase_of, seconds_left
 from local.emulator.server import EmulatorServer
 from local.traffic import Traffic
 
@@ -140,11 +140,12 @@ def test_linear_update_phases_and_shares(url: str) -> None:
                 }
             },
         )
-        while (left := seconds_left(ACCOUNT, REGION, "lin")) is not None:
-            _wait(lambda: traffic.current_phase().label != "before")
+        while (phase := phase_of(ACCOUNT, REGION, "lin")) is not None:
+            left = seconds_left(ACCOUNT, REGION, "lin")
+            assert left is not None
+            _wait(lambda p=phase: traffic.current_phase().message == p.message)  # the watcher saw it
             _wait(lambda: traffic.served_in_current_phase() >= n, timeout=60)
             advance(left)
-            time.sleep(0.1)  # let the watcher see the next phase
         _wait(lambda: traffic.current_phase().label == "after update")
         _wait(lambda: traffic.served_in_current_phase() >= 50)
     report = traffic.report()
@@ -152,9 +153,9 @@ def test_linear_update_phases_and_shares(url: str) -> None:
     assert report.new_version == 2
     labels = [p.label for p in report.phases]
     assert labels == ["before", "provisioning", "linear 1", "linear 2", "linear 3", "baking", "after update"]
-    for phase in report.phases[1:]:
-        assert phase.configured is not None
-        assert abs(phase.share(2) - phase.configured) <= 10, (phase.label, phase.share(2), phase.versions)
+    for measured in report.phases[1:]:
+        assert measured.configured is not None
+        assert abs(measured.share(2) - measured.configured) <= 10, (measured.label, measured.versions)
     assert report.phase("provisioning").versions.keys() == {1}
     assert report.phase("baking").versions.keys() == {2}
     linear1 = report.phase("linear 1")
