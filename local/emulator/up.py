@@ -70,7 +70,7 @@ DEFAULT_PORT = 4566
 STATE_FILE = "mlops-local.json"
 # Endpoint transitions on the emulator's clock (seconds): short, yet long enough to watch. `speed`
 # plays the DeploymentConfig waits faster: the example's 300 s canary wait takes 1.5 s, its 600 s bake 3 s.
-TIMINGS = {"creating_seconds": 1.0, "updating_seconds": 1.5, "rolling_back_seconds": 1.0, "speed": 200.0}
+TIMINGS = {"creating_seconds": 1.0, "updating_seconds": 1.5, "rolling_back_seconds": 1.5, "speed": 200.0}
 
 Log = Callable[[str], None]
 
