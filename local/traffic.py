@@ -221,8 +221,13 @@ class Traffic:
             last = self._marks[-1]
             if pending.get("EndpointConfigName"):
                 self._new_config = pending["EndpointConfigName"]
+            created = _epoch(endpoint["CreationTime"])
             if status == "Creating" and last.label == "before":
-                mark = PhaseMark("creating", _epoch(endpoint["CreationTime"]), None, status)
+                mark = PhaseMark("creating", created, None, status)
+            elif status == "InService" and last.label == "before" and created > self._started:
+                # created while we ran, but Creating was over before the first poll saw it
+                self._marks.append(PhaseMark("creating", created, None, "Creating"))
+                mark = PhaseMark("in service", _epoch(endpoint["LastModifiedTime"]), None, status)
             elif match and variant_status.get("StartTime"):
                 label = match["label"].replace("_", " ")
                 if status == "RollingBack":
