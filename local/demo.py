@@ -212,7 +212,9 @@ class Scenario:
         # the evaluation report a pipeline's evaluation step writes (what `mlops ui` charts)
         report_key = f"{TEAM}/{GROUP}/{version_tag}/evaluation.json"
         self.client(session, "s3").put_object(
-            Bucket=bucket, Key=report_key, Body=json.dumps(EVALUATIONS[version_tag]).encode()
+            Bucket=bucket,
+            Key=report_key,
+            Body=json.dumps(EVALUATIONS.get(version_tag, EVALUATIONS["v1"])).encode(),  # more versions: tests
         )
         arn = self.client(session, "sagemaker").create_model_package(
             ModelPackageGroupName=GROUP,

@@ -93,7 +93,7 @@ def _seed(world: World) -> Any:
                 "VariantName": "AllTraffic",
                 "ModelName": "fraud-prod-m2",
                 "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
+                "InitialInstanceCount": 2,
             }
         ],
     )
