@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import random
 import re
 import threading
 import time
 import weakref
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from moto.cloudwatch.models import cloudwatch_backends
@@ -130,9 +131,22 @@ def _emit(endpoint: FakeEndpoint) -> None:
     events.emit(account_id, region, ENDPOINT_STATE_CHANGE, detail, [endpoint.arn])
 
 
+def _boundary_now() -> datetime:
+    """Now, on a whole millisecond, once the wall clock has reached it (naive UTC, like moto's utcnow).
+
+    Timestamps reach clients with millisecond precision. Called under ``clock.LOCK`` when the traffic
+    split changes, so every answer served before has ``served_at`` below this instant and every one
+    after at or above it: a client can tell exactly which phase served a request.
+    """
+    start = math.ceil(time.time() * 1000) / 1000
+    while time.time() < start:
+        time.sleep(0.0001)
+    return datetime.fromtimestamp(start, tz=UTC).replace(tzinfo=None)
+
+
 def _set_status(endpoint: FakeEndpoint, status: str, applied: list[Transition] | None = None) -> None:
     endpoint.endpoint_status = status
-    endpoint.last_modified_time = utcnow()
+    endpoint.last_modified_time = _boundary_now()
     account_id, region = _account_region(endpoint)
     if applied is not None:
         applied.append(
@@ -164,7 +178,7 @@ def _show_phase(endpoint: FakeEndpoint, pending: _Pending) -> None:
     for variant in summary.get("ProductionVariants", []):
         variant["CurrentInstanceCount"] = phase.new_instances
         variant["VariantStatus"] = [
-            {"Status": phase.variant_status, "StatusMessage": phase.message, "StartTime": utcnow()}
+            {"Status": phase.variant_status, "StatusMessage": phase.message, "StartTime": _boundary_now()}
         ]
 
 

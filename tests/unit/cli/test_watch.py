@@ -133,12 +133,17 @@ def _watch_in_background(cli: Any) -> tuple[threading.Thread, dict[str, Any]]:
     return thread, result
 
 
-def _step(seconds: float) -> None:
-    time.sleep(0.4)  # let the watch poll the current phase
+def _step(calls: Any, seconds: float) -> None:
+    """Advance the clock once the watch has polled the current state twice."""
+    seen = len(calls.named("DescribeEndpoint"))
+    deadline = time.monotonic() + 30
+    while len(calls.named("DescribeEndpoint")) < seen + 2:
+        assert time.monotonic() < deadline, "the watch does not poll"
+        time.sleep(0.02)
     advance(seconds)
 
 
-def test_watch_follows_a_canary_to_the_end(world: World, cli) -> None:
+def test_watch_follows_a_canary_to_the_end(world: World, cli, calls) -> None:
     sm = _seed(world)
     _cloudwatch(world)
     sm.update_endpoint(
@@ -146,7 +151,7 @@ def test_watch_follows_a_canary_to_the_end(world: World, cli) -> None:
     )
     thread, result = _watch_in_background(cli)
     for seconds in (1, 300, 600):
-        _step(seconds)
+        _step(calls, seconds)
     thread.join(timeout=30)
     run = result["run"]
     assert run.code == 0, run.err
@@ -159,18 +164,18 @@ def test_watch_follows_a_canary_to_the_end(world: World, cli) -> None:
     assert lines[-1] == "rollout complete: v2 serves all traffic"
 
 
-def test_watch_exits_7_on_an_alarm_rollback(world: World, cli) -> None:
+def test_watch_exits_7_on_an_alarm_rollback(world: World, cli, calls) -> None:
     sm = _seed(world)
     cw = _cloudwatch(world)
     sm.update_endpoint(
         EndpointName="fraud-prod", EndpointConfigName="fraud-prod-c2", DeploymentConfig=_canary([ALARM])
     )
     thread, result = _watch_in_background(cli)
-    _step(1)  # canary
-    time.sleep(0.3)
+    _step(calls, 1)  # canary
+    _step(calls, 0)
     cw.set_alarm_state(AlarmName=ALARM, StateValue="ALARM", StateReason="test")
-    _step(0)
-    _step(5)
+    _step(calls, 0)
+    _step(calls, 5)
     thread.join(timeout=30)
     run = result["run"]
     assert run.code == 7, run.out + run.err
