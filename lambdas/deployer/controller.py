@@ -49,12 +49,18 @@ Trigger = ModelPackageChange | EndpointChange | Sweep | None
 
 
 def matches(package: Package, follows: str) -> bool:
-    """``Approved`` follows the approval status; any other value follows ModelLifeCycle.Stage."""
+    """``Approved`` follows the approval status; any other value names a lifecycle stage, and a version
+    matches it only when ModelLifeCycle is that stage with StageStatus ``Approved`` AND the version
+    itself is ``Approved``: AWS deploys a versioned package only once it is approved
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModelPackage.html), and a
+    stage alone may have been set by someone who cannot approve."""
     if package.status is not None and package.status not in DEPLOYABLE_PACKAGE_STATUSES:
         return False
+    if package.approval_status != APPROVED:
+        return False
     if follows == APPROVED:
-        return package.approval_status == APPROVED
-    return package.stage == follows
+        return True
+    return package.stage == follows and package.stage_status == APPROVED
 
 
 def package_from_summary(summary: Mapping[str, Any]) -> Package:
@@ -64,6 +70,7 @@ def package_from_summary(summary: Mapping[str, Any]) -> Package:
         version=int(summary["ModelPackageVersion"]),
         approval_status=summary.get("ModelApprovalStatus"),
         stage=lifecycle.get("Stage") if isinstance(lifecycle, Mapping) else None,
+        stage_status=lifecycle.get("StageStatus") if isinstance(lifecycle, Mapping) else None,
         status=summary.get("ModelPackageStatus"),
         created=summary.get("CreationTime"),
     )
@@ -482,6 +489,7 @@ class _Context:
                 version=trigger.version,
                 approval_status=trigger.approval_status,
                 stage=trigger.stage,
+                stage_status=trigger.stage_status,
             ),
             self.deployment.follows,
         ):

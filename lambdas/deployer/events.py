@@ -36,6 +36,13 @@ class ModelPackageChange:
     has_inference_spec: bool | None  # None: the event does not describe the package fully
     approved_by: str | None
     approval_description: str | None
+    stage_status: str | None = None
+
+    @property
+    def package_account(self) -> str:
+        """The account in the version's ARN (the registry that owns it)."""
+        parts = self.package_arn.split(":")
+        return parts[4] if len(parts) > 5 else ""
 
 
 @dataclass(frozen=True)
@@ -134,6 +141,7 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
     lifecycle = detail.get("ModelLifeCycle")
     stage = lifecycle.get("Stage") if isinstance(lifecycle, dict) else None
     approved_by, approval_description = audit_fields(detail)
+    stage_status = lifecycle.get("StageStatus") if isinstance(lifecycle, dict) else None
     return ModelPackageChange(
         event_id=event_id,
         time=time,
@@ -149,6 +157,7 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
         ),
         approved_by=approved_by,
         approval_description=approval_description,
+        stage_status=stage_status if isinstance(stage_status, str) else None,
     )
 
 

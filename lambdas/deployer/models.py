@@ -32,6 +32,7 @@ class Package:
     stage: str | None = None
     status: str | None = None
     created: datetime | None = None
+    stage_status: str | None = None  # ModelLifeCycle.StageStatus
 
 
 @dataclass(frozen=True)

@@ -149,8 +149,8 @@ class SageMakerGateway:
             "SortOrder": "Descending",
             "MaxResults": PAGE_SIZE,
         }
-        if deployment.follows == "Approved":
-            kwargs["ModelApprovalStatus"] = "Approved"
+        # Every `follows` rule needs an Approved version (controller.matches): let SageMaker filter.
+        kwargs["ModelApprovalStatus"] = "Approved"
         while True:
             page = self._call(client, "list_model_packages", **kwargs)
             for summary in page.get("ModelPackageSummaryList", []):

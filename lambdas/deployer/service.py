@@ -91,6 +91,17 @@ class DeployerService:
 
     def handle_trigger(self, trigger: Trigger) -> list[Decision]:
         """Reconcile every endpoint the trigger concerns. Raises only for transient trouble."""
+        if (
+            isinstance(trigger, ModelPackageChange)
+            and trigger.package_account != self.settings.registry_account
+        ):
+            # Not a version of this registry (the rule matches only the registry account's events; this
+            # is the second line): ignored, logged, no ledger entry and no notification.
+            log.warning(
+                "foreign model package event ignored",
+                extra={"event_id": trigger.event_id, "package_arn": trigger.package_arn},
+            )
+            return []
         deployments, invalid, problem = self.route(trigger)
         for entry in invalid:
             self.record_invalid(entry, trigger)

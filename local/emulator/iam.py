@@ -7,7 +7,8 @@ moto authorizes every SageMaker call against resource ``*`` and evaluates no con
   model and model-package names lower-cased);
 - ``_authenticate_and_authorize_normal_action``: moto's signature check, then the caller's identity
   policies evaluated with :mod:`local.emulator.policy` on every resource of the call, with the
-  request's condition keys (``sagemaker:ModelApprovalStatus`` on Create/UpdateModelPackage,
+  request's condition keys (``sagemaker:ModelApprovalStatus`` and ``sagemaker:ModelLifeCycle:Stage``/
+  ``StageStatus`` on Create/UpdateModelPackage, see :mod:`local.emulator.request_keys`;
   ``aws:PrincipalArn``, ``aws:PrincipalAccount``, ``aws:RequestedRegion``, ``aws:RequestTag/*`` and
   ``aws:TagKeys`` from the call's ``Tags``, ``aws:ResourceTag/*`` of an existing endpoint, endpoint
   config or model), plus ``iam:PassRole``
@@ -28,6 +29,7 @@ from moto.sagemaker.responses import SageMakerResponse
 
 from . import policy
 from .registry import AccessDeniedException
+from .request_keys import sagemaker_request_keys
 
 _ARN = re.compile(r"^arn:[^:]+:sagemaker:")
 
@@ -44,7 +46,6 @@ _PACKAGE_ACTIONS = {
     "DeleteModelPackage": "ModelPackageName",
     "UpdateModelPackage": "ModelPackageArn",
 }
-_APPROVAL_ACTIONS = {"CreateModelPackage", "UpdateModelPackage"}
 
 
 def _arn(self: SageMakerResponse, kind: str, name: str, lower: bool = True) -> str:
@@ -167,10 +168,7 @@ def _request_tags(response: SageMakerResponse) -> dict[str, list[str]]:
 
 def _context(response: SageMakerResponse, caller_arn: str) -> dict[str, list[str]]:
     context = {**base_context(response, caller_arn), **_request_tags(response)}
-    if response._get_action() in _APPROVAL_ACTIONS:
-        status = response._get_param("ModelApprovalStatus")
-        if status is not None:
-            context["sagemaker:ModelApprovalStatus"] = [status]
+    context.update(sagemaker_request_keys(response._get_action(), response._get_param))
     return context
 
 

@@ -31,6 +31,7 @@ from moto.sagemaker.utils import arn_formatter, validate_model_approval_status
 from moto.sts.models import sts_backends
 
 from . import events, organizations, policy
+from .request_keys import sagemaker_request_keys
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 _ARN = re.compile(r"^arn:[^:]+:sagemaker:([^:]+):(\d{12}):(model-package-group|model-package)/(.+)$")
@@ -105,6 +106,8 @@ def _authorize_cross_account(
             re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
         ],
         **organizations.context_of(caller_account),
+        # the request's own keys: a resource policy is evaluated with them as an identity policy is
+        **sagemaker_request_keys(self._get_action(), self._get_param),
     }
     if doc and policy.evaluate([doc], action, resource_arn, context, caller=(caller_arn, caller_account)) is (
         policy.Decision.ALLOW

@@ -20,8 +20,8 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
   ``sqs:ChangeMessageVisibility``: IAM has no batch actions); on a queue with a KMS key,
   ``ReceiveMessage`` also needs ``kms:Decrypt`` and ``SendMessage`` ``kms:GenerateDataKey`` and
   ``kms:Decrypt`` on it;
-- STS: ``AssumeRole`` on ``RoleArn``; then moto's own trust-policy check, which runs only for a role
-  of the caller's account (cross-account trust policies are not checked);
+- STS: ``AssumeRole`` on ``RoleArn``; then the role's trust policy (:func:`trust_denial`), for a role
+  of any account (moto checked only roles of the caller's own account), with ``aws:PrincipalOrgID``.
 - SSM: ``GetParameter``/``GetParameters``/``GetParameterHistory`` on each parameter named,
   ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
 
@@ -33,6 +33,7 @@ such as ``dynamodb:LeadingKeys``. Denials are worded as AWS words them: DynamoDB
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
@@ -40,6 +41,7 @@ from urllib.parse import urlparse
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicy, IAMRequest
+from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
 from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
@@ -48,6 +50,7 @@ from moto.sqs.responses import SQSResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
 from moto.sts.responses import TokenResponse
 
+from . import organizations, policy
 from .iam import base_context, denial
 
 Requirement = tuple[str, str]  # (IAM action, resource ARN)
@@ -224,6 +227,34 @@ def ssm_requirements(response: Any) -> list[Requirement] | None:
     return None
 
 
+def trust_denial(role_arn: str, caller_arn: str, context: dict[str, list[str]]) -> str | None:
+    """The role's trust policy must name the caller, in the caller's account or in another one.
+
+    AWS evaluates the target role's trust policy for every AssumeRole (same-account and cross-account)
+    with the caller as principal and the request's global keys, ``aws:PrincipalOrgID`` included
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic-cross-account.html).
+    moto checked it only for a role of the caller's own account. None when trusted, else AWS's message.
+    """
+    m = re.match(r"^arn:([^:]+):iam::(\d{12}):role/", role_arn)
+    if m is None:
+        return None  # not a role ARN: the call itself rejects it
+    message = f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+    try:
+        role = iam_backends[m.group(2)][m.group(1)].get_role_by_arn(role_arn)
+    except Exception:  # noqa: BLE001 - AWS answers AccessDenied for a role that does not exist
+        return message
+    caller_account = (context.get("aws:PrincipalAccount") or [""])[0]
+    full = {**context, **organizations.context_of(caller_account)}
+    decision = policy.evaluate(
+        [role.assume_role_policy_document],
+        "sts:AssumeRole",
+        role_arn,
+        full,
+        caller=(caller_arn, caller_account),
+    )
+    return None if decision is policy.Decision.ALLOW else message
+
+
 # --- enforcement ------------------------------------------------------------------------------------
 
 
@@ -265,9 +296,9 @@ class _ResourceIAMRequest(IAMRequest):
             if message is not None:
                 raise _denied(self.service, message)
         if self._action == "sts:AssumeRole":
-            target = needed[0][1]
-            if self._is_assuming_role_operation(target) and not self._check_role_trust_relationship(target):
-                self._raise_access_denied()
+            message = trust_denial(needed[0][1], caller_arn, context)
+            if message is not None:
+                raise _denied(self.service, message)
 
 
 def _authorizer(service: str, requirements: Requirements) -> Callable[..., None]:

@@ -39,6 +39,9 @@ class DeploymentTriggers(Construct):
             description="Approval, rejection or stage change of a version in a managed group",
             event_pattern=events.EventPattern(
                 source=["aws.sagemaker"],
+                # Only this registry's own versions: a model package event forwarded from another
+                # account (a serving account may put events on this bus) keeps its own 'account'.
+                account=[Stack.of(self).account],
                 detail_type=[MODEL_PACKAGE_STATE_CHANGE],
                 detail={"ModelPackageGroupName": sorted(groups)},
             ),

@@ -9,7 +9,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks.constructs.names import PENDING, TEAM_TAG
+from stacks.constructs.names import TEAM_TAG, registration_conditions
 
 
 def _statement(
@@ -35,7 +35,8 @@ class ModelGroup(Construct):
     """A model package group owned by one team.
 
     Resource policy (cross-account principals only; same-account roles are governed by their own policies):
-    - the owning team's account may register versions, only as PendingManualApproval;
+    - the owning team's account may register versions, only as PendingManualApproval and without a
+      lifecycle stage;
     - every team account may discover the group and its versions (describe/list): with an organization id,
       one constant-size statement for every principal of the organization (`aws:PrincipalOrgID`); without
       one, the team accounts by id (config.MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG caps their number);
@@ -80,7 +81,7 @@ class ModelGroup(Construct):
                     [owner_account],
                     ["sagemaker:CreateModelPackage"],
                     [self.versions_arn],
-                    {"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING, **org}},
+                    registration_conditions(organization_id),
                 )
             )
         if organization_id:

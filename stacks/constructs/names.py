@@ -4,6 +4,25 @@ from __future__ import annotations
 
 TEAM_TAG = "mlops:team"
 PENDING = "PendingManualApproval"
+# Condition keys of CreateModelPackage/UpdateModelPackage naming the lifecycle stage a request sets
+# (Service Authorization Reference, https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsagemaker.html,
+# spelled as there; the developer guide's examples write them lower-case and IAM compares key names
+# case-insensitively: https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition.html).
+LIFECYCLE_STAGE_KEY = "sagemaker:ModelLifeCycle:Stage"
+LIFECYCLE_STATUS_KEY = "sagemaker:ModelLifeCycle:StageStatus"
+
+
+def registration_conditions(organization_id: str | None = None) -> dict[str, dict[str, str]]:
+    """Conditions of every CreateModelPackage grant: the version starts PendingManualApproval and carries
+    no lifecycle stage (only approvers set stages: a version registered straight into ``Production``
+    would otherwise reach a stage-following endpoint without any approval)."""
+    equals = {"sagemaker:ModelApprovalStatus": PENDING}
+    if organization_id:
+        equals["aws:PrincipalOrgID"] = organization_id
+    return {
+        "StringEquals": equals,
+        "Null": {LIFECYCLE_STAGE_KEY: "true", LIFECYCLE_STATUS_KEY: "true"},
+    }
 
 
 def publisher_role_name(team: str) -> str:

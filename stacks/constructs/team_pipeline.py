@@ -20,7 +20,7 @@ from constructs import Construct
 
 from pipelines.team_pipeline import template as t
 from stacks.constructs.access_logs import access_log_bucket
-from stacks.constructs.names import PENDING, pipeline_name, pipeline_role_name
+from stacks.constructs.names import pipeline_name, pipeline_role_name, registration_conditions
 
 _SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
 # SageMaker Pipelines names every job it starts "pipelines-<execution id>-<step>-<suffix>".
@@ -102,7 +102,7 @@ class TeamPipeline(Construct):
                 sid="RegisterPendingVersions",
                 actions=["sagemaker:CreateModelPackage"],
                 resources=[model_package_group_arn, group_versions_arn],
-                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING}},
+                conditions=registration_conditions(),
             )
         )
 

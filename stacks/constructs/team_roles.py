@@ -13,7 +13,7 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from stacks.constructs.deployments_catalog import catalog_read_statement
-from stacks.constructs.names import PENDING, approver_role_name, publisher_role_name
+from stacks.constructs.names import approver_role_name, publisher_role_name, registration_conditions
 
 
 def _trusted_by(account: str, organization_id: str | None) -> iam.IPrincipal:
@@ -102,7 +102,7 @@ class TeamRoles(Construct):
                 sid="RegisterPendingVersionsInOwnGroups",
                 actions=["sagemaker:CreateModelPackage"],
                 resources=[*group_arns, *version_arns],
-                conditions={"StringEquals": {"sagemaker:ModelApprovalStatus": PENDING}},
+                conditions=registration_conditions(),
             )
         )
         self.publisher.add_to_policy(

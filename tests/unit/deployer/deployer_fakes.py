@@ -95,13 +95,21 @@ class FakePackage:
     stage: str | None = None
     has_spec: bool = True
     status: str = "Completed"
+    stage_status: str = "Approved"
 
     @property
     def arn(self) -> str:
         return package_arn(self.version, self.group)
 
     def summary(self) -> Package:
-        return Package(self.arn, self.version, self.approval, self.stage, self.status)
+        return Package(
+            self.arn,
+            self.version,
+            self.approval,
+            self.stage,
+            self.status,
+            stage_status=self.stage_status if self.stage else None,
+        )
 
 
 @dataclass
@@ -149,7 +157,7 @@ class FakeSageMaker:
         self.calls.append(("list_model_packages", {"group": deployment.group}))
         newest_first = sorted(self.packages.get(deployment.group, []), key=lambda p: p.version, reverse=True)
         for package in newest_first:
-            if deployment.follows == "Approved" and package.approval != "Approved":
+            if package.approval != "Approved":  # the gateway lists only Approved versions
                 continue
             yield package.summary()
 
@@ -306,6 +314,7 @@ def package_event(
         has_inference_spec=package.has_spec if has_spec is None else has_spec,
         approved_by="arn:aws:sts::111111111111:assumed-role/mlops-fraud-approver/alice",
         approval_description="looks good",
+        stage_status=package.stage_status if package.stage else None,
     )
 
 

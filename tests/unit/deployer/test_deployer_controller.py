@@ -27,9 +27,15 @@ D = make_deployment()
 
 
 def pkg(
-    version: int, approval: str = "Approved", stage: str | None = None, status: str = "Completed"
+    version: int,
+    approval: str = "Approved",
+    stage: str | None = None,
+    status: str = "Completed",
+    stage_status: str | None = "Approved",
 ) -> Package:
-    return Package(package_arn(version), version, approval, stage, status)
+    return Package(
+        package_arn(version), version, approval, stage, status, stage_status=stage_status if stage else None
+    )
 
 
 def config_for(version: int, deployment=D, count: int = 2, variant: str = "AllTraffic") -> str:
@@ -86,7 +92,11 @@ def item(
 
 
 def approval_event(
-    version: int, approval: str = "Approved", has_spec: bool | None = True, stage: str | None = None
+    version: int,
+    approval: str = "Approved",
+    has_spec: bool | None = True,
+    stage: str | None = None,
+    stage_status: str | None = "Approved",
 ):
     return ModelPackageChange(
         event_id=f"evt-{version}",
@@ -99,6 +109,7 @@ def approval_event(
         has_inference_spec=has_spec,
         approved_by="alice",
         approval_description="AUC 0.94",
+        stage_status=stage_status if stage else None,
     )
 
 
@@ -111,10 +122,20 @@ class TestMatching:
         assert not controller.matches(pkg(1, "Rejected"), "Approved")
         assert not controller.matches(pkg(1, "PendingManualApproval"), "Approved")
 
-    def test_stage_follows_lifecycle_stage_only(self):
-        assert controller.matches(pkg(1, "PendingManualApproval", stage="Production"), "Production")
+    def test_stage_follows_stage_with_status_approved_of_an_approved_version(self):
+        assert controller.matches(pkg(1, "Approved", stage="Production"), "Production")
         assert not controller.matches(pkg(1, "Approved", stage="Staging"), "Production")
         assert not controller.matches(pkg(1, "Approved"), "Production")
+
+    @pytest.mark.parametrize("approval", ["PendingManualApproval", "Rejected", None])
+    def test_a_stage_without_approval_never_matches(self, approval):
+        """Finding 1/2 of issue 9: a version registered straight into Production is not deployable."""
+        assert not controller.matches(pkg(1, approval, stage="Production"), "Production")
+
+    @pytest.mark.parametrize("stage_status", ["PendingApproval", "Rejected", "InProgress", None])
+    def test_a_stage_whose_status_is_not_approved_never_matches(self, stage_status):
+        package = Package(package_arn(1), 1, "Approved", "Production", "Completed", stage_status=stage_status)
+        assert not controller.matches(package, "Production")
 
     @pytest.mark.parametrize("status", ["Pending", "InProgress", "Failed", "Deleting"])
     def test_unfinished_or_broken_packages_never_match(self, status):
@@ -140,7 +161,7 @@ class TestMatching:
             "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"},
         }
         assert controller.package_from_summary(summary) == Package(
-            package_arn(3), 3, "Approved", "Production", "Completed"
+            package_arn(3), 3, "Approved", "Production", "Completed", stage_status="Approved"
         )
 
 
@@ -475,7 +496,7 @@ class TestSuperseded:
 
     def test_stage_follow(self):
         d = make_deployment(follows="Production")
-        event = approval_event(2, "PendingManualApproval", stage="Production")
+        event = approval_event(2, "Approved", stage="Production")
         decision = controller.decide(d, pkg(5, stage="Production"), MISSING, [], event)
         assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 2)]
         assert decision.deploy is not None and decision.deploy.package.version == 5

@@ -93,7 +93,7 @@ class World:
         if version is not None:
             if trigger.approval_status == "Approved":
                 self.seen_approvals.add(("Approved", version))
-            if trigger.stage:
+            if trigger.stage and trigger.approval_status == "Approved":
                 self.seen_approvals.add((trigger.stage, version))
         self.pump_endpoint_events()
 
@@ -151,9 +151,8 @@ class World:
 
 def newest_matching(sm: FakeSageMaker, follows: str):
     for package in sorted(sm.packages.get("fraud-detector", []), key=lambda p: p.version, reverse=True):
-        if (follows == "Approved" and package.approval == "Approved") or (
-            follows != "Approved" and package.stage == follows
-        ):
+        # a stage-following endpoint needs the stage AND an Approved version (issue 9)
+        if package.approval == "Approved" and (follows == "Approved" or package.stage == follows):
             return package
     return None
 
@@ -214,9 +213,9 @@ def test_random_histories_converge_without_loops(registered, ops):
             if follows != deployment.follows:
                 continue
             package = world.sm.package(version)
-            still_matches = (
-                follows == "Approved" and package.approval == "Approved"
-            ) or package.stage == follows
+            still_matches = package.approval == "Approved" and (
+                follows == "Approved" or package.stage == follows
+            )
             if not still_matches or version == serving:
                 continue
             assert any((version, s) in outcomes for s in (LIVE, ROLLED_BACK, FAILED, SUPERSEDED)), (

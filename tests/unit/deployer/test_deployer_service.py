@@ -218,3 +218,18 @@ def test_stage_follow_moves_only_on_stage(follows):
     v1.stage = "Production"
     service.handle_trigger(package_event(v1))
     assert any(op == "create_endpoint" for op, _ in sm.calls)
+
+
+def test_a_foreign_registrys_package_event_is_ignored_without_ledger_or_notice(
+    sagemaker, service, ledger, notifier, deployment
+):
+    """Issue 9, finding 8: a same-named group in another account must not trigger anything."""
+    v1 = sagemaker.register(approval="Approved")
+    foreign = dataclasses.replace(
+        package_event(v1), package_arn=v1.arn.replace(":111111111111:", ":999999999999:")
+    )
+    assert service.handle_trigger(foreign) == []
+    assert sagemaker.write_calls() == [] and ledger.all(deployment.endpoint_id) == []
+    assert notifier.transitions == [] and notifier.problems == []
+    service.handle_trigger(package_event(v1))  # the registry's own event still deploys
+    assert "create_endpoint" in sagemaker.write_calls()

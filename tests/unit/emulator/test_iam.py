@@ -222,3 +222,24 @@ def test_evaluate_deny_wins_and_not_action() -> None:
     assert evaluate(docs, "sagemaker:CreateModel", "x") is Decision.ALLOW
     assert evaluate(docs, "iam:CreateRole", "x") is Decision.NEUTRAL
     assert evaluate(docs, "sagemaker:DeleteModel", "x") is Decision.DENY
+
+
+def test_lifecycle_condition_keys_are_in_the_request_context() -> None:
+    """Both spellings match: IAM compares condition key names case-insensitively."""
+    from local.emulator.request_keys import sagemaker_request_keys
+
+    params = {
+        "ModelApprovalStatus": "PendingManualApproval",
+        "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"},
+    }
+    keys = sagemaker_request_keys("CreateModelPackage", params.get)
+    assert keys == {
+        "sagemaker:ModelApprovalStatus": ["PendingManualApproval"],
+        "sagemaker:ModelLifeCycle:Stage": ["Production"],
+        "sagemaker:ModelLifeCycle:StageStatus": ["Approved"],
+    }
+    assert sagemaker_request_keys("DescribeModelPackage", params.get) == {}
+    no_stage = {"Null": {"sagemaker:ModelLifeCycle:Stage": "true"}}
+    assert not conditions_match(no_stage, keys)
+    assert conditions_match(no_stage, sagemaker_request_keys("CreateModelPackage", {}.get))
+    assert conditions_match({"StringEquals": {"sagemaker:modellifecycle:stage": "Production"}}, keys)

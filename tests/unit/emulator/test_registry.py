@@ -204,3 +204,56 @@ def test_model_package_state_change_events(reg: Any) -> None:
     assert "ModelPackageName" not in detail
     assert got[1]["detail"]["ApprovalDescription"] == "lgtm"
     assert got[2]["detail"]["ModelLifeCycle"] == {"Stage": "Production", "StageStatus": "Approved"}
+
+
+def test_cross_account_registration_is_judged_with_the_request_condition_keys(reg: Any) -> None:
+    """A group policy granting CreateModelPackage only as PendingManualApproval and without a lifecycle
+    stage admits exactly such requests (AWS evaluates resource policies with the request's keys)."""
+    reg.put_model_package_group_policy(
+        ModelPackageGroupName=GROUP,
+        ResourcePolicy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "444444444444"},
+                        "Action": "sagemaker:CreateModelPackage",
+                        "Resource": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{GROUP}/*",
+                        "Condition": {
+                            "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+                            "Null": {
+                                "sagemaker:ModelLifeCycle:Stage": "true",
+                                "sagemaker:ModelLifeCycle:StageStatus": "true",
+                            },
+                        },
+                    }
+                ],
+            }
+        ),
+    )
+    other = boto3.client("sagemaker", region_name=REGION)
+    other.meta.events.register(
+        "before-sign.sagemaker.*",
+        lambda request, **_: request.headers.add_header("x-moto-account-id", "444444444444"),
+    )
+    arn = other.create_model_package(
+        ModelPackageGroupName=GROUP_ARN,
+        InferenceSpecification=SPEC,
+        ModelApprovalStatus="PendingManualApproval",
+    )["ModelPackageArn"]
+    assert arn.startswith(f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/{GROUP}/")
+    for refused in (
+        {"ModelApprovalStatus": "Approved"},
+        {},  # no status: the key is absent and StringEquals does not match
+        {
+            "ModelApprovalStatus": "PendingManualApproval",
+            "ModelLifeCycle": {"Stage": "Production", "StageStatus": "Approved"},
+        },
+    ):
+        with pytest.raises(ClientError) as err:
+            other.create_model_package(
+                ModelPackageGroupName=GROUP_ARN, InferenceSpecification=SPEC, **refused
+            )
+        assert err.value.response["Error"]["Code"] == "AccessDeniedException", refused
+        assert "no resource-based policy allows" in err.value.response["Error"]["Message"]

@@ -25,6 +25,7 @@ OTHER_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:other"
 LOCKED_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:locked"  # encrypted with a key the role may not use
 QUEUE = f"arn:aws:sqs:{REGION}:{ACCOUNT}:work"
 DEPLOY_ACCESS = f"arn:aws:iam::{SERVING}:role/mlops-deploy-access"
+UNTRUSTING = f"arn:aws:iam::{SERVING}:role/trusts-someone-else"  # the identity policy allows it
 VERSIONS = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/fraud-detector/*"
 CATALOG = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/mlops/deployments"
 
@@ -58,7 +59,7 @@ def _worker_policy(key_arn: str) -> str:
         {
             "Effect": "Allow",
             "Action": "sts:AssumeRole",
-            "Resource": DEPLOY_ACCESS,
+            "Resource": [DEPLOY_ACCESS, UNTRUSTING],
             "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}},
         },
         {"Effect": "Deny", "Action": "dynamodb:Query", "Resource": f"{TABLE}/index/*"},
@@ -127,6 +128,20 @@ def world(_mocked: None) -> Iterator[dict[str, Any]]:
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument=LAMBDA_TRUST)
     iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=_worker_policy(key["Arn"]))
     iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=LAMBDA_TRUST.replace("lambda", "ec2"))
+    serving_iam = boto3.client("iam", region_name=REGION)
+    serving_iam.meta.events.register(
+        "before-sign.iam.*", lambda request, **_: request.headers.add_header("x-moto-account-id", SERVING)
+    )
+    for name, trusted in (
+        ("mlops-deploy-access", f"arn:aws:iam::{ACCOUNT}:role/worker"),
+        ("trusts-someone-else", f"arn:aws:iam::{ACCOUNT}:role/someone-else"),
+    ):
+        serving_iam.create_role(
+            RoleName=name,
+            AssumeRolePolicyDocument=_doc(
+                {"Effect": "Allow", "Principal": {"AWS": trusted}, "Action": "sts:AssumeRole"}
+            ),
+        )
     saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
     settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = 0, 0
     try:
@@ -295,6 +310,19 @@ def test_sts_assume_role_is_denied_on_another_role(world: dict[str, Any]) -> Non
     other = f"arn:aws:iam::{SERVING}:role/admin"
     message = _denied(sts.assume_role, "AccessDenied", 403, RoleArn=other, RoleSessionName="deployer")
     assert f"sts:AssumeRole on resource: {other}" in message
+
+
+def test_sts_cross_account_assume_role_needs_the_target_roles_trust(world: dict[str, Any]) -> None:
+    """The identity policy allows it, but the role in the other account trusts another principal."""
+    sts = world["worker"].client("sts")
+    message = _denied(sts.assume_role, "AccessDenied", 403, RoleArn=UNTRUSTING, RoleSessionName="deployer")
+    assert f"sts:AssumeRole on resource: {UNTRUSTING}" in message
+
+
+def test_sts_assume_role_of_a_role_that_does_not_exist_is_denied(world: dict[str, Any]) -> None:
+    sts = world["admin"].client("sts")
+    missing = f"arn:aws:iam::{SERVING}:role/no-such-role"
+    _denied(sts.assume_role, "AccessDenied", 403, RoleArn=missing, RoleSessionName="admin")
 
 
 # --- SageMaker ListModelPackages (local.emulator.iam) ----------------------------------------------

@@ -320,7 +320,13 @@ def test_execution_role_policy_is_exactly_least_privilege(template: Template) ->
                 GROUP_ARN,
                 f"arn:aws:sagemaker:{REGION}:{REGISTRY_ACCOUNT}:model-package/fraud-detector/*",
             ],
-            "Condition": {"StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}},
+            "Condition": {
+                "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+                "Null": {
+                    "sagemaker:ModelLifeCycle:Stage": "true",
+                    "sagemaker:ModelLifeCycle:StageStatus": "true",
+                },
+            },
         },
     ]
     assert assets_bucket == f"cdk-hnb659fds-assets-{TEAM_ACCOUNT}-{REGION}"

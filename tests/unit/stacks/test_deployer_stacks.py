@@ -44,6 +44,7 @@ def test_every_trigger_targets_the_deployer_queue(synth: Synthesized) -> None:
     patterns = [r["Properties"].get("EventPattern") for r in rules.values()]
     assert {
         "source": ["aws.sagemaker"],
+        "account": ["111111111111"],  # only the registry's own versions (issue 9, finding 8)
         "detail-type": ["SageMaker Model Package State Change"],
         "detail": {"ModelPackageGroupName": ["fraud-detector", "recommender"]},
     } in patterns

@@ -61,7 +61,8 @@ def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesi
     assert actions_of(register) == ["sagemaker:CreateModelPackage"]
     assert resources_of(register) == [versions]
     assert register["Condition"] == {
-        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval", **ORG}
+        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval", **ORG},
+        "Null": {"sagemaker:ModelLifeCycle:Stage": "true", "sagemaker:ModelLifeCycle:StageStatus": "true"},
     }
 
     # discovery: every principal of the organization, in one statement whatever the number of teams
@@ -135,7 +136,8 @@ def test_publisher_registers_pending_versions_in_own_groups_only_and_cannot_appr
         ]
     )
     assert register["Condition"] == {
-        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+        "StringEquals": {"sagemaker:ModelApprovalStatus": "PendingManualApproval"},
+        "Null": {"sagemaker:ModelLifeCycle:Stage": "true", "sagemaker:ModelLifeCycle:StageStatus": "true"},
     }
     every_action = {a for s in statements for a in actions_of(s)}
     assert "sagemaker:UpdateModelPackage" not in every_action
