@@ -295,7 +295,32 @@ class Scenario:
         self.step(
             f"The fraud team's training pipeline in its own account {team['account']}", self._team_pipeline
         )
+        self.step(
+            "The publisher tries to register straight into Production: refused", self._straight_to_production
+        )
         return self.results
+
+    def _straight_to_production(self) -> dict[str, Any]:
+        """Registration may not set a lifecycle stage: only approvers stage versions (issue 9)."""
+        bucket = f"mlops-artifacts-{self.info['registry_account']}-{self.info['region']}"
+        try:
+            self.publisher().create_model_package(
+                ModelPackageGroupName=GROUP,
+                ModelApprovalStatus="PendingManualApproval",
+                ModelLifeCycle={"Stage": "Production", "StageStatus": "Approved"},
+                InferenceSpecification={
+                    "Containers": [
+                        {"Image": IMAGE, "ModelDataUrl": f"s3://{bucket}/{TEAM}/{GROUP}/v1/model.tar.gz"}
+                    ],
+                    "SupportedContentTypes": ["text/csv"],
+                    "SupportedResponseMIMETypes": ["text/csv"],
+                },
+            )
+        except ClientError as exc:
+            code = exc.response["Error"]["Code"]
+            self.say(f"    refused: {code}: {exc.response['Error']['Message'][:110]}...")
+            return {"refused": code}
+        raise ScenarioError("the publisher role registered a version straight into Production")
 
     def _team_pipeline(self) -> dict[str, Any]:
         sagemaker = self.client(self.admin(self.team["account"]), "sagemaker")

@@ -139,6 +139,15 @@ class Team:
     approver_account: str
     model_groups: tuple[str, ...]
     pipeline: Pipeline | None = None
+    # aws:PrincipalArn patterns that may assume the publisher / approver role (empty: the whole account)
+    publisher_principals: tuple[str, ...] = ()
+    approver_principals: tuple[str, ...] = ()
+    # lifecycle stage -> accounts and/or principal ARN patterns that alone may move a version there
+    stage_approvers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def reserved_stages(self) -> tuple[str, ...]:
+        return tuple(stage for stage, _ in self.stage_approvers)
 
 
 @dataclass(frozen=True)
@@ -148,6 +157,10 @@ class Registry:
     organization_id: str | None = None
     team_stacks: int = 1
     stages: tuple[str, ...] = DEFAULT_STAGES
+    # Accounts whose ECR images the deployer admits (None: team accounts, the registry account and
+    # SageMaker's own image accounts of the region); digests required when require_image_digest.
+    allowed_image_accounts: tuple[str, ...] | None = None
+    require_image_digest: bool = False
 
 
 @dataclass(frozen=True)
@@ -271,16 +284,33 @@ def _name(value: Any, path: str, pattern: re.Pattern[str], allowed: str) -> str:
 
 def _parse_registry(raw: Any, regions: frozenset[str]) -> Registry:
     data = _mapping(raw, "registry")
-    _only_keys(data, "registry", {"account", "region"}, {"organization_id", "team_stacks", "stages"})
+    _only_keys(
+        data,
+        "registry",
+        {"account", "region"},
+        {"organization_id", "team_stacks", "stages", "allowed_image_accounts", "require_image_digest"},
+    )
     org = data.get("organization_id")
     if org is not None and (not isinstance(org, str) or not ORG_ID_RE.match(org)):
         raise ConfigError("registry.organization_id", org, "an AWS Organizations id like o-a1b2c3d4e5")
+    images = data.get("allowed_image_accounts")
+    if images is not None:
+        if not isinstance(images, list) or not images:
+            raise ConfigError(
+                "registry.allowed_image_accounts", images, "a non-empty list of quoted 12-digit account ids"
+            )
+        images = tuple(_account(a, f"registry.allowed_image_accounts[{i}]") for i, a in enumerate(images))
+    digest = data.get("require_image_digest", False)
+    if not isinstance(digest, bool):
+        raise ConfigError("registry.require_image_digest", digest, "true or false")
     return Registry(
         account=_account(data["account"], "registry.account"),
         region=_region(data["region"], "registry.region", regions),
         organization_id=org,
         team_stacks=_int(data.get("team_stacks", 1), "registry.team_stacks", 1, MAX_TEAM_STACKS),
         stages=_parse_stages(data.get("stages")),
+        allowed_image_accounts=images,
+        require_image_digest=digest,
     )
 
 
@@ -317,7 +347,18 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
         path = f"teams.{name}"
         _name(name, path, TEAM_RE, "team names are 1-32 lowercase letters, digits and hyphens")
         team = _mapping(team_raw, path)
-        _only_keys(team, path, {"account", "model_groups"}, {"approver_account", "pipeline"})
+        _only_keys(
+            team,
+            path,
+            {"account", "model_groups"},
+            {
+                "approver_account",
+                "pipeline",
+                "publisher_principals",
+                "approver_principals",
+                "stage_approvers",
+            },
+        )
         account = _account(team["account"], f"{path}.account")
         approver = _account(team.get("approver_account", account), f"{path}.approver_account")
         groups = team["model_groups"]
@@ -346,9 +387,102 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
                 approver_account=approver,
                 model_groups=tuple(groups),
                 pipeline=pipeline,
+                publisher_principals=_principal_patterns(
+                    team.get("publisher_principals"), f"{path}.publisher_principals", account
+                ),
+                approver_principals=_principal_patterns(
+                    team.get("approver_principals"), f"{path}.approver_principals", approver
+                ),
+                stage_approvers=_parse_stage_approvers(
+                    team.get("stage_approvers"), f"{path}.stage_approvers"
+                ),
             )
         )
     return tuple(teams)
+
+
+# An IAM principal ARN pattern for aws:PrincipalArn: a role, user or root of one account; '*' and '?'
+# are allowed in the name (ArnLike). Session ARNs are not: aws:PrincipalArn carries the role's ARN.
+PRINCIPAL_ARN_RE = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::(\d{12}):(root|(role|user)/[\w+=,.@*?/-]{1,512})$"
+)
+STAGE_NAME_RE = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")  # ModelLifeCycle.Stage (SageMaker API)
+
+
+def _principal_pattern(value: Any, path: str) -> str:
+    if not isinstance(value, str) or not PRINCIPAL_ARN_RE.match(value):
+        raise ConfigError(
+            path,
+            value,
+            "an IAM principal ARN pattern such as arn:<partition>:iam::<account id>:role/approvers-* "
+            "(a role, user or root; '*' and '?' allowed in the name)",
+        )
+    return value
+
+
+def _principal_patterns(raw: Any, path: str, account: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(path, raw, "a non-empty list of IAM principal ARN patterns")
+    patterns = []
+    for index, value in enumerate(raw):
+        pattern = _principal_pattern(value, f"{path}[{index}]")
+        owner = PRINCIPAL_ARN_RE.match(pattern).group(2)  # type: ignore[union-attr]
+        if owner != account:
+            raise ConfigError(
+                f"{path}[{index}]", value, f"a principal of account {account}, the account this role trusts"
+            )
+        patterns.append(pattern)
+    return tuple(patterns)
+
+
+def _parse_stage_approvers(raw: Any, path: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    if raw is None:
+        return ()
+    data = _mapping(raw, path)
+    result = []
+    for stage, approvers in data.items():
+        spath = f"{path}.{stage}"
+        _name(stage, spath, STAGE_NAME_RE, "a lifecycle stage name: 1-63 letters, digits and hyphens")
+        if not isinstance(approvers, list) or not approvers:
+            raise ConfigError(
+                spath, approvers, "a non-empty list of account ids and/or principal ARN patterns"
+            )
+        entries = []
+        for index, value in enumerate(approvers):
+            epath = f"{spath}[{index}]"
+            if isinstance(value, str) and value.startswith("arn:"):
+                entries.append(_principal_pattern(value, epath))
+            else:
+                entries.append(_account(value, epath))
+        result.append((stage, tuple(entries)))
+    return tuple(result)
+
+
+def _check_stage_approvers(config: ProjectConfig) -> None:
+    """Stage approver accounts must be accounts this config knows (a typo would trust a stranger)."""
+    known = {config.registry.account, *config.team_accounts}
+    known.update(t.approver_account for t in config.teams)
+    known.update(d.account for d in config.deployments)
+    for team in config.teams:
+        for stage, entries in team.stage_approvers:
+            if stage not in config.registry.stages:
+                raise ConfigError(
+                    f"teams.{team.name}.stage_approvers.{stage}",
+                    stage,
+                    f"a stage of registry.stages: {', '.join(config.registry.stages)}",
+                )
+            for index, entry in enumerate(entries):
+                match = PRINCIPAL_ARN_RE.match(entry)
+                account = match.group(2) if match else entry
+                if account not in known:
+                    raise ConfigError(
+                        f"teams.{team.name}.stage_approvers.{stage}[{index}]",
+                        entry,
+                        f"an account of this config (registry, team, approver or serving account): "
+                        f"{', '.join(sorted(known))}",
+                    )
 
 
 SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
@@ -612,6 +746,7 @@ def parse_config(raw: Any) -> ProjectConfig:
             f"policy names each team account for discovery, which is capped at "
             f"{MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG} accounts (with one, discovery is granted organization-wide)",
         )
+    _check_stage_approvers(config)
     with_pipelines = [t.name for t in teams if t.pipeline]
     if len(with_pipelines) > MAX_PIPELINE_TEAMS:
         raise ConfigError(

@@ -74,6 +74,9 @@ class TeamAccessStack(Stack):
                 artifact_bucket=artifact_bucket,
                 artifact_key=artifact_key,
                 organization_id=org,
+                publisher_principals=team.publisher_principals,
+                approver_principals=team.approver_principals,
+                stage_approvers=team.stage_approvers,
             )
             CfnOutput(
                 team_scope,
@@ -87,3 +90,10 @@ class TeamAccessStack(Stack):
                 value=roles.approver.role_arn,
                 description=f"Assumed from {team.approver_account} to approve versions of team {team.name}",
             )
+            for stage, role in roles.stage_approvers.items():
+                CfnOutput(
+                    team_scope,
+                    f"StageApproverRoleArn{stage}",
+                    value=role.role_arn,
+                    description=f"Assumed by the {stage} approvers of team {team.name}",
+                )

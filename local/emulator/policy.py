@@ -142,6 +142,10 @@ def evaluate(
     for doc in documents:
         parsed = json.loads(doc) if isinstance(doc, str) else doc
         for st in _as_list(parsed.get("Statement")):
+            if not isinstance(st, dict):
+                # moto's CloudFormation leaves a null where a template's Fn::If gave AWS::NoValue (the
+                # CDK bootstrap roles' trust policies); AWS removes the element.
+                continue
             if statement_applies(st, action, resource, context or {}, caller):
                 if st.get("Effect") == "Deny":
                     return Decision.DENY

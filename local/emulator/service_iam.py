@@ -20,8 +20,9 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
   ``sqs:ChangeMessageVisibility``: IAM has no batch actions); on a queue with a KMS key,
   ``ReceiveMessage`` also needs ``kms:Decrypt`` and ``SendMessage`` ``kms:GenerateDataKey`` and
   ``kms:Decrypt`` on it;
-- STS: ``AssumeRole`` on ``RoleArn``; then the role's trust policy (:func:`trust_denial`), for a role
-  of any account (moto checked only roles of the caller's own account), with ``aws:PrincipalOrgID``.
+- STS: ``AssumeRole`` on ``RoleArn``; then the role's trust policy: for a role of another account
+  :func:`trust_denial` (moto checked none), with ``aws:PrincipalOrgID``; for a role of the caller's
+  own account moto's own check.
 - SSM: ``GetParameter``/``GetParameters``/``GetParameterHistory`` on each parameter named,
   ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
 
@@ -227,8 +228,13 @@ def ssm_requirements(response: Any) -> list[Requirement] | None:
     return None
 
 
+def _account_of(role_arn: str) -> str | None:
+    m = re.match(r"^arn:[^:]+:iam::(\d{12}):role/", role_arn)
+    return m.group(1) if m else None
+
+
 def trust_denial(role_arn: str, caller_arn: str, context: dict[str, list[str]]) -> str | None:
-    """The role's trust policy must name the caller, in the caller's account or in another one.
+    """The role's trust policy must name the caller.
 
     AWS evaluates the target role's trust policy for every AssumeRole (same-account and cross-account)
     with the caller as principal and the request's global keys, ``aws:PrincipalOrgID`` included
@@ -296,7 +302,17 @@ class _ResourceIAMRequest(IAMRequest):
             if message is not None:
                 raise _denied(self.service, message)
         if self._action == "sts:AssumeRole":
-            message = trust_denial(needed[0][1], caller_arn, context)
+            target = needed[0][1]
+            if _account_of(target) == self.response.current_account:
+                # same account: moto's own check, as before (it denies a trust of the account root,
+                # which AWS allows; local/EMULATION.md lists it; the CDK CLI then deploys with the
+                # account's admin credentials instead of its bootstrap roles)
+                if self._is_assuming_role_operation(target) and not self._check_role_trust_relationship(
+                    target
+                ):
+                    self._raise_access_denied()
+                return
+            message = trust_denial(target, caller_arn, context)
             if message is not None:
                 raise _denied(self.service, message)
 

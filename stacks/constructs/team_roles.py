@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
@@ -13,16 +14,37 @@ from cdk_nag import NagSuppressions
 from constructs import Construct
 
 from stacks.constructs.deployments_catalog import catalog_read_statement
-from stacks.constructs.names import approver_role_name, publisher_role_name, registration_conditions
+from stacks.constructs.names import (
+    LIFECYCLE_STAGE_KEY,
+    approver_role_name,
+    publisher_role_name,
+    registration_conditions,
+)
 
 
-def _trusted_by(account: str, organization_id: str | None) -> iam.IPrincipal:
+def _trusted_by(
+    account: str, organization_id: str | None, principal_patterns: Sequence[str] = ()
+) -> iam.IPrincipal:
+    """The account, narrowed to its principals matching ``principal_patterns`` (aws:PrincipalArn) when
+    given: separation of duties inside one account is decided in the trust policy."""
     principal: iam.IPrincipal = iam.AccountPrincipal(account)
+    conditions: dict[str, Any] = {}
     if organization_id:
-        principal = iam.PrincipalWithConditions(
-            principal, {"StringEquals": {"aws:PrincipalOrgID": organization_id}}
-        )
+        conditions["StringEquals"] = {"aws:PrincipalOrgID": organization_id}
+    if principal_patterns:
+        conditions["ArnLike"] = {"aws:PrincipalArn": list(principal_patterns)}
+    if conditions:
+        principal = iam.PrincipalWithConditions(principal, conditions)
     return principal
+
+
+def stage_approver_role_name(team: str, stage: str) -> str:
+    """``mlops-<team>-<stage>-approver``, shortened with a hash to IAM's 64 characters when needed."""
+    name = f"mlops-{team}-{stage}-approver"
+    if len(name) <= 64:
+        return name
+    digest = hashlib.sha256(stage.encode()).hexdigest()[:8]
+    return f"mlops-{team}-{stage[: 64 - len(team) - 25]}-{digest}-approver"
 
 
 # Each wildcard below is acknowledged by its exact finding, not per rule.
@@ -75,9 +97,19 @@ class TeamRoles(Construct):
         artifact_bucket: s3.IBucket,
         artifact_key: kms.IKey,
         organization_id: str | None,
+        publisher_principals: Sequence[str] = (),
+        approver_principals: Sequence[str] = (),
+        stage_approvers: Sequence[tuple[str, Sequence[str]]] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
+        if approver_account == account and not approver_principals:
+            Annotations.of(self).add_warning_v2(
+                "mlops:SeparationOfDuties",
+                f"team {team}: the publisher and approver roles trust the same account {account} and "
+                "nothing narrows the approver role, so one person can publish and approve. Set "
+                f"teams.{team}.approver_principals (and publisher_principals), or a separate approver_account.",
+            )
         group_arns = [
             stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=g)
             for g in group_names
@@ -93,7 +125,7 @@ class TeamRoles(Construct):
             "Publisher",
             role_name=publisher_role_name(team),
             description=f"Team {team}: register model versions (PendingManualApproval only) and browse the registry",
-            assumed_by=_trusted_by(account, organization_id),
+            assumed_by=_trusted_by(account, organization_id, publisher_principals),
         )
         for statement in discovery:
             self.publisher.add_to_policy(statement)
@@ -143,22 +175,78 @@ class TeamRoles(Construct):
             "Approver",
             role_name=approver_role_name(team),
             description=f"Team {team}: approve, reject and stage model versions of its own groups",
-            assumed_by=_trusted_by(approver_account, organization_id),
+            assumed_by=_trusted_by(approver_account, organization_id, approver_principals),
         )
         for statement in discovery:
             self.approver.add_to_policy(statement)
+        reserved = [stage for stage, _ in stage_approvers]
         self.approver.add_to_policy(
             iam.PolicyStatement(
                 sid="ApproveAndStageOwnVersions",
                 actions=["sagemaker:UpdateModelPackage"],
                 resources=version_arns,
+                # stages with their own approvers (stage_approvers) are theirs alone; the key is absent
+                # when a request sets no stage, so approving and rejecting stay allowed
+                conditions={"StringNotEqualsIfExists": {LIFECYCLE_STAGE_KEY: reserved}} if reserved else None,
             )
         )
 
         for role in (self.publisher, self.approver):  # `mlops` and `mlops ui` list the managed endpoints
             role.add_to_policy(catalog_read_statement(stack))
-        for role in (self.publisher, self.approver):
+
+        self.stage_approvers: dict[str, iam.Role] = {}
+        for stage, approvers in stage_approvers:
+            self.stage_approvers[stage] = self._stage_approver(
+                team, stage, approvers, version_arns, discovery, organization_id
+            )
+
+        for role in (self.publisher, self.approver, *self.stage_approvers.values()):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
+
+    def _stage_approver(
+        self,
+        team: str,
+        stage: str,
+        approvers: Sequence[str],
+        version_arns: list[str],
+        discovery: list[iam.PolicyStatement],
+        organization_id: str | None,
+    ) -> iam.Role:
+        """A role that may move the team's versions to ``stage`` and nothing else: it sets exactly that
+        stage and never the approval status. Trusted by the listed accounts and principal patterns."""
+        accounts = [a for a in approvers if not a.startswith("arn:")]
+        patterns = [p for p in approvers if p.startswith("arn:")]
+        by_account: dict[str, list[str]] = {}
+        for pattern in patterns:
+            by_account.setdefault(pattern.split(":")[4], []).append(pattern)
+        principals = [_trusted_by(a, organization_id) for a in accounts] + [
+            _trusted_by(a, organization_id, p) for a, p in sorted(by_account.items())
+        ]
+        role = iam.Role(
+            self,
+            f"StageApprover{stage}",
+            role_name=stage_approver_role_name(team, stage),
+            description=f"Team {team}: move versions to lifecycle stage {stage} (only this stage, no approval)",
+            assumed_by=principals[0],
+        )
+        for principal in principals[1:]:
+            role.assume_role_policy.add_statements(  # type: ignore[union-attr]
+                iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal])
+            )
+        for statement in discovery:
+            role.add_to_policy(statement)
+        role.add_to_policy(
+            iam.PolicyStatement(
+                sid="SetOnlyThisStage",
+                actions=["sagemaker:UpdateModelPackage"],
+                resources=version_arns,
+                conditions={
+                    "StringEquals": {LIFECYCLE_STAGE_KEY: stage},
+                    "Null": {"sagemaker:ModelApprovalStatus": "true"},
+                },
+            )
+        )
+        return role
 
     @staticmethod
     def _discovery_statements(stack: Stack) -> list[iam.PolicyStatement]:

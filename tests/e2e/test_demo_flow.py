@@ -44,7 +44,11 @@ def _ledger(scenario: Scenario) -> list[tuple[str, int, int | None]]:
 
 
 def test_every_step_ran(played: tuple[Scenario, list[StepResult]]) -> None:
-    assert len(played[1]) == 8
+    assert len(played[1]) == 9
+
+
+def test_the_publisher_cannot_register_straight_into_production(steps: dict[int, dict[str, Any]]) -> None:
+    assert steps[9]["refused"] == "AccessDeniedException"
 
 
 def test_the_team_pipeline_was_deployed_into_the_team_account(steps: dict[int, dict[str, Any]]) -> None:

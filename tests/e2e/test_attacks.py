@@ -1,0 +1,323 @@
+"""Attacks on "approval means exactly what runs" (issue 9), each tried as the attacker would try it:
+on the emulator, with every stack deployed by the CDK CLI, through the real roles, as the attacker's
+own principal. Every attack must be refused; every legitimate path next to it must still work.
+
+One deploy for the module (about 30-60 s). The emulator enforces identity policies, group resource
+policies (with the request's condition keys) and role trust policies as AWS documents them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto.core.base_backend import BackendDict
+
+from local.demo import Scenario
+from local.emulator import reset_clock
+from local.emulator.service_roles import service_role_credentials
+from local.emulator.up import LocalAws
+
+pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
+
+REGISTRY = "111111111111"
+FRAUD_ACCOUNT = "222222222222"
+SERVING = "333333333333"
+FRAUD_APPROVER_ACCOUNT = "444444444444"
+RECSYS_ACCOUNT = "555555555555"
+REGION = "eu-west-1"
+FRAUD_GROUP = f"arn:aws:sagemaker:{REGION}:{REGISTRY}:model-package-group/fraud-detector"
+RECSYS_GROUP = f"arn:aws:sagemaker:{REGION}:{REGISTRY}:model-package-group/recommender"
+BUCKET = f"mlops-artifacts-{REGISTRY}-{REGION}"
+IMAGE = f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/fraud-detector:1.4"
+PRODUCTION = {"Stage": "Production", "StageStatus": "Approved", "StageDescription": "straight to prod"}
+
+
+def spec(prefix: str = "fraud/fraud-detector/v1") -> dict[str, Any]:
+    return {
+        "Containers": [{"Image": IMAGE, "ModelDataUrl": f"s3://{BUCKET}/{prefix}/model.tar.gz"}],
+        "SupportedContentTypes": ["text/csv"],
+        "SupportedResponseMIMETypes": ["text/csv"],
+    }
+
+
+@pytest.fixture(scope="module")
+def local_aws() -> Iterator[LocalAws]:
+    root = logging.getLogger()
+    saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
+    BackendDict.reset()
+    local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
+    try:
+        local.start()
+        yield local
+    finally:
+        local.stop()
+        BackendDict.reset()
+        reset_clock()
+        root.setLevel(saved[0])
+        for handler, formatter in saved[1]:
+            handler.setFormatter(formatter)
+
+
+@pytest.fixture(scope="module")
+def world(local_aws: LocalAws) -> Scenario:
+    return Scenario(local_aws.info, say=lambda message: None)
+
+
+def refused(call: Any, **kwargs: Any) -> str:
+    """The call must be refused by authorization; returns the error code."""
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    code = str(err.value.response["Error"]["Code"])
+    assert code in ("AccessDeniedException", "AccessDenied", "403"), err.value.response["Error"]
+    return code
+
+
+def sagemaker_as(world: Scenario, account: str, role_arn: str, name: str) -> Any:
+    return world.client(world.assume(account, role_arn, name), "sagemaker")
+
+
+def fraud_publisher(world: Scenario) -> Any:
+    return sagemaker_as(world, FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "mallory")
+
+
+def fraud_approver(world: Scenario) -> Any:
+    return sagemaker_as(world, FRAUD_APPROVER_ACCOUNT, world.info["roles"]["fraud"]["approver"], "alice")
+
+
+def recsys_publisher(world: Scenario) -> Any:
+    return sagemaker_as(world, RECSYS_ACCOUNT, world.info["roles"]["recsys"]["publisher"], "mallory")
+
+
+def recsys_approver(world: Scenario) -> Any:
+    roles = world.info["roles"]["recsys"]
+    return sagemaker_as(world, roles["approver_account"], roles["approver"], "alice")
+
+
+def pipeline_role(world: Scenario) -> Any:
+    """The fraud team's pipeline role in the team account, as SageMaker Pipelines would act with it."""
+    creds = service_role_credentials(
+        f"arn:aws:iam::{FRAUD_ACCOUNT}:role/mlops-fraud-pipeline",
+        service="sagemaker.amazonaws.com",
+        session_name="pipelines-exec",
+        region=REGION,
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        region_name=REGION,
+    )
+    return world.client(session, "sagemaker")
+
+
+def drained(world: Scenario) -> None:
+    """Wait until the deployer has handled every queued event."""
+    sqs = world.registry("sqs")
+    counters = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+
+    def empty() -> bool:
+        attributes = sqs.get_queue_attributes(QueueUrl=world.info["queue_url"], AttributeNames=counters)
+        return all(attributes["Attributes"][c] == "0" for c in counters)
+
+    world.wait("the deployer queue is drained", empty)
+
+
+def endpoint(world: Scenario, account: str, name: str) -> dict[str, Any] | None:
+    try:
+        return dict(world.client(world.admin(account), "sagemaker").describe_endpoint(EndpointName=name))
+    except ClientError:
+        return None
+
+
+# --- 1. registration straight into a lifecycle stage ----------------------------------------------
+
+
+def test_publisher_cannot_register_straight_into_production(world: Scenario) -> None:
+    publisher = fraud_publisher(world)
+    refused(
+        publisher.create_model_package,
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        ModelLifeCycle=PRODUCTION,
+        InferenceSpecification=spec(),
+    )
+    # the legitimate registration (pending, no stage) works with the same role
+    arn = publisher.create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec(),
+    )["ModelPackageArn"]
+    assert world.registry("sagemaker").describe_model_package(ModelPackageName=arn)[
+        "ModelApprovalStatus"
+    ] == ("PendingManualApproval")
+
+
+def test_team_account_cannot_register_into_a_stage_cross_account(world: Scenario) -> None:
+    """Straight from the team account (no publisher role): only the group resource policy decides."""
+    team_admin = world.client(world.admin(FRAUD_ACCOUNT), "sagemaker")
+    for attempt in (
+        {"ModelApprovalStatus": "PendingManualApproval", "ModelLifeCycle": PRODUCTION},
+        {"ModelApprovalStatus": "Approved"},
+    ):
+        refused(
+            team_admin.create_model_package,
+            ModelPackageGroupName=FRAUD_GROUP,
+            InferenceSpecification=spec(),
+            **attempt,
+        )
+
+
+def test_the_team_pipeline_registers_cross_account_but_never_into_a_stage(world: Scenario) -> None:
+    pipeline = pipeline_role(world)
+    refused(
+        pipeline.create_model_package,
+        ModelPackageGroupName=FRAUD_GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        ModelLifeCycle=PRODUCTION,
+        InferenceSpecification=spec("fraud/pipelines/run-1"),
+    )
+    refused(
+        pipeline.create_model_package,
+        ModelPackageGroupName=FRAUD_GROUP,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification=spec("fraud/pipelines/run-1"),
+    )
+    arn = pipeline.create_model_package(
+        ModelPackageGroupName=FRAUD_GROUP,
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/pipelines/run-1"),
+    )["ModelPackageArn"]
+    assert arn.startswith(f"arn:aws:sagemaker:{REGION}:{REGISTRY}:model-package/fraud-detector/")
+
+
+# --- 2. a stage alone does not deploy -------------------------------------------------------------
+
+
+def test_a_production_stage_without_approval_does_not_deploy(world: Scenario) -> None:
+    """recommender-prod follows Production. A version staged Production but not Approved, or Approved
+    but with StageStatus PendingApproval, must not reach it; approved + Production/Approved does."""
+    publisher, approver = recsys_publisher(world), recsys_approver(world)
+    unapproved = publisher.create_model_package(
+        ModelPackageGroupName="recommender",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("recsys/recommender/unapproved"),
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=unapproved, ModelLifeCycle=PRODUCTION)
+    pending_stage = publisher.create_model_package(
+        ModelPackageGroupName="recommender",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("recsys/recommender/pending-stage"),
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=pending_stage, ModelApprovalStatus="Approved")
+    approver.update_model_package(
+        ModelPackageArn=pending_stage,
+        ModelLifeCycle={"Stage": "Production", "StageStatus": "PendingApproval"},
+    )
+    drained(world)
+    assert endpoint(world, REGISTRY, "recommender-prod") is None
+
+    approver.update_model_package(ModelPackageArn=pending_stage, ModelLifeCycle=PRODUCTION)
+    created = world.wait(
+        "recommender-prod InService",
+        lambda: (
+            (ep := endpoint(world, REGISTRY, "recommender-prod")) is not None
+            and ep["EndpointStatus"] == "InService"
+            and ep
+        ),
+    )
+    sm = world.registry("sagemaker")
+    config = sm.describe_endpoint_config(EndpointConfigName=created["EndpointConfigName"])
+    model = sm.describe_model(ModelName=config["ProductionVariants"][0]["ModelName"])
+    containers = model.get("Containers") or [model["PrimaryContainer"]]
+    assert containers[0]["ModelPackageName"] == pending_stage
+
+
+# --- 8. foreign events --------------------------------------------------------------------------
+
+
+def test_a_same_named_group_in_another_account_does_not_deploy(world: Scenario) -> None:
+    """An account that is not the registry creates its own 'fraud-detector' group and approves a
+    version: nothing reaches fraud-detector-prod and the ledger records nothing about it."""
+    foreign = world.client(world.admin(RECSYS_ACCOUNT), "sagemaker")
+    foreign.create_model_package_group(ModelPackageGroupName="fraud-detector")
+    arn = foreign.create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="Approved",
+        InferenceSpecification=spec("elsewhere"),
+    )["ModelPackageArn"]
+    assert f":{RECSYS_ACCOUNT}:" in arn
+    drained(world)
+    assert all(e.get("model_package_arn") != arn for e in world.ledger())
+    live = endpoint(world, SERVING, "fraud-detector-prod")
+    assert live is None or world.served_version() is None or f":{RECSYS_ACCOUNT}:" not in str(live)
+
+
+# --- trust policies -------------------------------------------------------------------------------
+
+
+def test_another_teams_account_cannot_assume_the_publisher_or_approver_role(world: Scenario) -> None:
+    sts = world.client(world.admin(RECSYS_ACCOUNT), "sts")
+    for role in ("publisher", "approver"):
+        refused(sts.assume_role, RoleArn=world.info["roles"]["fraud"][role], RoleSessionName="mallory")
+
+
+def test_the_team_account_cannot_assume_the_approver_role(world: Scenario) -> None:
+    """fraud approves from a separate governance account: its data scientists cannot approve."""
+    sts = world.client(world.admin(FRAUD_ACCOUNT), "sts")
+    refused(sts.assume_role, RoleArn=world.info["roles"]["fraud"]["approver"], RoleSessionName="mallory")
+    sts = world.client(world.admin(FRAUD_APPROVER_ACCOUNT), "sts")
+    assert sts.assume_role(RoleArn=world.info["roles"]["fraud"]["approver"], RoleSessionName="alice")
+
+
+def test_the_approver_approves(world: Scenario) -> None:
+    arn = fraud_publisher(world).create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/fraud-detector/v9"),
+    )["ModelPackageArn"]
+    refused(fraud_publisher(world).update_model_package, ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    fraud_approver(world).update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    described = world.registry("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+
+
+# --- 3. who may set which stage -------------------------------------------------------------------
+
+
+def test_only_the_stage_approver_moves_a_version_to_production(world: Scenario) -> None:
+    """config/example.yaml: fraud's Production belongs to the production (serving) account. The team's
+    approver approves and sets other stages; the Production approver sets Production and cannot approve."""
+    arn = fraud_publisher(world).create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/fraud-detector/staged"),
+    )["ModelPackageArn"]
+    approver = fraud_approver(world)
+    refused(approver.update_model_package, ModelPackageArn=arn, ModelLifeCycle=PRODUCTION)
+    approver.update_model_package(
+        ModelPackageArn=arn, ModelLifeCycle={"Stage": "Staging", "StageStatus": "Approved"}
+    )
+    release_role = f"arn:aws:iam::{REGISTRY}:role/mlops-fraud-Production-approver"
+    for outsider in (FRAUD_ACCOUNT, FRAUD_APPROVER_ACCOUNT, RECSYS_ACCOUNT):
+        refused(
+            world.client(world.admin(outsider), "sts").assume_role,
+            RoleArn=release_role,
+            RoleSessionName="mallory",
+        )
+    release = sagemaker_as(world, SERVING, release_role, "release-manager")
+    refused(release.update_model_package, ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    refused(
+        release.update_model_package,
+        ModelPackageArn=arn,
+        ModelLifeCycle={"Stage": "Staging", "StageStatus": "Approved"},
+    )
+    release.update_model_package(ModelPackageArn=arn, ModelLifeCycle=PRODUCTION)
+    described = world.registry("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelLifeCycle"]["Stage"] == "Production"
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
