@@ -142,6 +142,12 @@ def with_team(team: str, key: str, value: Any) -> dict[str, Any]:
             "an IAM principal ARN pattern",
         ),
         (
+            with_team("fraud", "stage_approvers", {"Prod": ["111111111111"]}),
+            "teams.fraud.stage_approvers.Prod",
+            "Prod",
+            "a stage of registry.stages",
+        ),
+        (
             with_team("fraud", "stage_approvers", {"Prod_1": ["111111111111"]}),
             "teams.fraud.stage_approvers.Prod_1",
             "Prod_1",

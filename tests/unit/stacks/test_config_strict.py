@@ -51,6 +51,7 @@ def test_follows_must_be_approved_or_a_declared_stage(follows: str, suggestion: 
 def test_declared_stages_replace_the_defaults() -> None:
     raw = with_change("registry.stages", ["Canary", "Live"])
     raw["deployments"]["recommender-prod"]["follows"] = "Live"
+    raw["teams"]["fraud"].pop("stage_approvers")  # names Production, no longer declared
     config = parse_config(raw)
     assert config.registry.stages == ("Canary", "Live")
     assert parse_config(with_change("registry.region", "eu-west-1")).registry.stages == DEFAULT_STAGES
