@@ -35,20 +35,27 @@ def reader_needs() -> str:
 
 
 def matches_follows(
-    *, approval: str | None, stage: str | None, follows: str, package_status: str | None = None
+    *,
+    approval: str | None,
+    stage: str | None,
+    follows: str,
+    package_status: str | None = None,
+    stage_status: str | None = APPROVED,
 ) -> bool:
     """Whether a version is a candidate for an endpoint that follows `follows`.
 
     Mirrors the deployer's rule (lambdas/deployer/controller.py `matches`; not imported, the CLI does
-    not depend on the Lambda code): the package must be deployable (status Completed, when known);
-    `Approved` follows the approval status; any other value follows ModelLifeCycle.Stage only (the
-    stage status and the approval status do not matter).
+    not depend on the Lambda code): the package must be deployable (status Completed, when known) and
+    Approved; `Approved` needs nothing more; any other value names a lifecycle stage, matched only
+    with StageStatus `Approved`.
     """
     if package_status is not None and package_status not in DEPLOYABLE_PACKAGE_STATUSES:
         return False
+    if approval != APPROVED:
+        return False
     if follows == APPROVED:
-        return approval == APPROVED
-    return stage == follows
+        return True
+    return stage == follows and stage_status == APPROVED
 
 
 def version_from_arn(arn: str | None) -> int | None:
@@ -87,7 +94,11 @@ class Version:
 
     def matches(self, follows: str) -> bool:
         return matches_follows(
-            approval=self.approval, stage=self.stage, follows=follows, package_status=self.package_status
+            approval=self.approval,
+            stage=self.stage,
+            follows=follows,
+            package_status=self.package_status,
+            stage_status=self.stage_status,
         )
 
     @property

@@ -109,6 +109,9 @@ class DeployerFunction(Construct):
         cfn_function = self.function.node.default_child
         assert isinstance(cfn_function, lambda_.CfnFunction)
         cfn_function.add_override("DependsOn", [self._policy_logical_id()])
+        # The role has no managed policy (no AWSLambdaBasicExecutionRole): without this grant the function
+        # could not write a single log line (issue 9, finding 9). Only its own log group.
+        self.log_group.grant_write(self.role)
         ledger.grant(self.role, "dynamodb:PutItem", "dynamodb:Query")
         queue.grant_send_messages(self.role)  # the sweep's fan-out
         topic.grant_publish(self.role)

@@ -9,7 +9,7 @@ from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
-from stacks.constructs.names import TEAM_TAG, registration_conditions
+from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, TEAM_TAG, registration_conditions
 
 
 def _statement(
@@ -115,13 +115,30 @@ class ModelGroup(Construct):
                 )
             )
         if servers := others(serving_accounts):
+            # Only the deploy-access role of each serving account (the deployer acting there) may create
+            # models from versions: not every principal of the serving account (issue 9, finding 7).
+            deploy_roles = [
+                stack.format_arn(
+                    service="iam",
+                    region="",
+                    account=a,
+                    resource="role",
+                    resource_name=DEPLOY_ACCESS_ROLE_NAME,
+                )
+                for a in servers
+            ]
             statements.append(
                 _statement(
                     "ServingAccountsCreateModels",
                     servers,
                     ["sagemaker:DescribeModelPackage", "sagemaker:CreateModel"],
                     [self.versions_arn],
-                    in_org,
+                    {
+                        **in_org,
+                        "ArnEquals": {
+                            "aws:PrincipalArn": deploy_roles if len(deploy_roles) > 1 else deploy_roles[0]
+                        },
+                    },
                 )
             )
         policy = {"Version": "2012-10-17", "Statement": statements} if statements else None

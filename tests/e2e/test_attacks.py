@@ -321,3 +321,23 @@ def test_only_the_stage_approver_moves_a_version_to_production(world: Scenario) 
     described = world.registry("sagemaker").describe_model_package(ModelPackageName=arn)
     assert described["ModelLifeCycle"]["Stage"] == "Production"
     assert described["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+# --- 7. serving least privilege -------------------------------------------------------------------
+
+
+def test_only_the_deploy_access_role_creates_models_from_versions(world: Scenario) -> None:
+    """Any principal of the serving account (here its administrator) is refused by the group policy;
+    the deployer's deploy-access role there is what creates models (the approval test deploys)."""
+    arn = fraud_publisher(world).create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/fraud-detector/pending"),
+    )["ModelPackageArn"]
+    serving_admin = world.client(world.admin(SERVING), "sagemaker")
+    refused(
+        serving_admin.create_model,
+        ModelName="stolen-pending-version",
+        ExecutionRoleArn=f"arn:aws:iam::{SERVING}:role/mlops-sagemaker-execution",
+        Containers=[{"ModelPackageName": arn}],
+    )

@@ -59,8 +59,10 @@ def test_following_the_archive_stage_itself_moves_elsewhere() -> None:
 
 
 def test_stage_follow_rule_is_the_deployers() -> None:
-    """Stage name only (stage status and approval do not matter); the package must be Completed."""
-    assert v(1, "Rejected", stage="Production", stage_status="PendingApproval").matches("Production")
+    """Stage AND StageStatus Approved AND an Approved version (issue 9); the package must be Completed."""
+    assert not v(1, "Rejected", stage="Production", stage_status="Approved").matches("Production")
+    assert not v(1, "Approved", stage="Production", stage_status="PendingApproval").matches("Production")
+    assert v(1, "Approved", stage="Production", stage_status="Approved").matches("Production")
     assert not replace(v(1, stage="Production"), package_status="Failed").matches("Production")
     assert replace(v(1), package_status="Completed").matches("Approved")
     assert not v(1, "PendingManualApproval", stage="Production").matches("Approved")

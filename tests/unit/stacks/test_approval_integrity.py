@@ -187,3 +187,28 @@ def test_bad_security_config_names_the_key_and_the_value(
     assert caught.value.path == key
     assert f"'{key}': {value!r}" in str(caught.value)
     assert allowed in str(caught.value)
+
+
+def test_the_deployer_function_can_write_its_own_logs_and_no_others(synth: Synthesized) -> None:
+    """Finding 9: the role has no managed policy, so the log permissions must be in its own policy."""
+    stack = "MlopsDeployer"
+    resources = synth.templates[stack]["Resources"]
+    (role_id,) = [
+        k
+        for k, v in resources.items()
+        if v["Type"] == "AWS::IAM::Role" and v["Properties"].get("RoleName") == "mlops-deployer"
+    ]
+    assert "ManagedPolicyArns" not in resources[role_id]["Properties"]
+    (function,) = [v for v in resources.values() if v["Type"] == "AWS::Lambda::Function"]
+    log_group_id = function["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+    assert resources[log_group_id]["Properties"]["LogGroupName"] == "/aws/lambda/mlops-deployer"
+    statements = [
+        s
+        for p in synth.resources(stack, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in p["Properties"]["Roles"]
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    logs = [s for s in statements if any(a.startswith("logs:") for a in actions_of(s))]
+    assert len(logs) == 1
+    assert {"logs:CreateLogStream", "logs:PutLogEvents"} <= set(actions_of(logs[0]))
+    assert logs[0]["Resource"] == {"Fn::GetAtt": [log_group_id, "Arn"]}

@@ -79,6 +79,10 @@ def test_group_policy_grants_exactly_register_discover_and_serve(synth: Synthesi
     assert principals_of(serve) == ["333333333333"]
     assert actions_of(serve) == ["sagemaker:CreateModel", "sagemaker:DescribeModelPackage"]
     assert resources_of(serve) == [versions]
+    # only the deployer's deploy-access role there, not the whole serving account (issue 9, finding 7)
+    assert serve["Condition"]["ArnEquals"] == {
+        "aws:PrincipalArn": "arn:aws:iam::333333333333:role/mlops-deploy-access"
+    }
     for statement in policy.values():
         assert statement["Condition"]["StringEquals"]["aws:PrincipalOrgID"] == "o-a1b2c3d4e5"
         assert "sagemaker:*" not in actions_of(statement)
