@@ -9,13 +9,19 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
+from pipelines.team_pipeline import template as t
 from stacks.config import Deployment, ProjectConfig
 from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
 from stacks.constructs.deployments_catalog import DeploymentsCatalog
 from stacks.constructs.ledger import DeploymentLedger
-from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, EXECUTION_ROLE_NAME, rollback_alarm_names
+from stacks.constructs.names import (
+    DEPLOY_ACCESS_ROLE_NAME,
+    EXECUTION_ROLE_NAME,
+    artifact_bucket_name,
+    rollback_alarm_names,
+)
 from stacks.constructs.notifications import DeploymentNotifications
 from stacks.constructs.operations_dashboard import OperationsDashboard
 from stacks.constructs.tagged_endpoint_access import TAGGED_WILDCARD_REASONS, tagged_endpoint_statements
@@ -23,6 +29,29 @@ from stacks.constructs.tagged_endpoint_access import TAGGED_WILDCARD_REASONS, ta
 
 def _role_arn(stack: Stack, account: str, name: str) -> str:
     return stack.format_arn(service="iam", region="", account=account, resource="role", resource_name=name)
+
+
+def sagemaker_image_accounts(region: str) -> tuple[str, ...]:
+    """SageMaker's own image account of ``region``: the built-in algorithm images (XGBoost), as the
+    SageMaker SDK resolved them when the pipeline template was built (pipelines/generated/)."""
+    uri = t.load_template()["image_uris"].get(region)
+    return (uri.split(".", 1)[0],) if isinstance(uri, str) else ()
+
+
+def admission_rules(config: ProjectConfig, deployment: Deployment) -> dict[str, Any]:
+    """What the deployer admits for this deployment (lambdas/deployer/admission.py): images of the allowed
+    accounts (default: the team accounts, the registry account and SageMaker's own image account of the
+    region), pinned by digest when required, and model data only under the owning team's prefix."""
+    registry = config.registry
+    allowed = registry.allowed_image_accounts
+    if allowed is None:
+        allowed = (*config.team_accounts, registry.account, *sagemaker_image_accounts(deployment.region))
+    owner = config.group_owner(deployment.model_group)
+    return {
+        "allowed_image_accounts": sorted(set(allowed)),
+        "require_image_digest": registry.require_image_digest,
+        "model_data_prefix": f"s3://{artifact_bucket_name(registry.account, registry.region)}/{owner.name}/",
+    }
 
 
 def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment) -> dict[str, Any]:
@@ -45,6 +74,7 @@ def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment)
         "deploy_role_arn": None
         if in_registry_account
         else _role_arn(stack, deployment.account, DEPLOY_ACCESS_ROLE_NAME),
+        "admission": admission_rules(config, deployment),
     }
 
 

@@ -129,7 +129,8 @@ class SageMakerGateway:
             raise translate(exc, f"sts:AssumeRole {deployment.deploy_role_arn}") from exc
 
     def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]:
-        """DescribeModelPackage: the approval audit fields the state-change event does not carry."""
+        """DescribeModelPackage: the approval audit fields the state-change event does not carry, and
+        what the version runs (its InferenceSpecification, for the admission checks)."""
         return dict(
             self._call(self._registry(deployment), "describe_model_package", ModelPackageName=package_arn)
         )

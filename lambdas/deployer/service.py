@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-from deployer import controller
+from deployer import admission, controller
 from deployer.errors import EndpointBusy, MalformedEvent, PermanentError, QuotaExceeded, TransientError
 from deployer.events import (
     EndpointChange,
@@ -34,6 +34,8 @@ from deployer.settings import Deployment, InvalidDeployment, Settings
 
 log = logging.getLogger(__name__)
 
+# Reason prefix of a version the admission checks refused (deployer.admission).
+ADMISSION_REFUSED = "admission refused"
 # Stop starting new work when less than this is left of the invocation; the rest is redelivered.
 SAFETY_MARGIN_MS = 15_000
 
@@ -207,6 +209,8 @@ class DeployerService:
 
     def _deploy(self, deployment: Deployment, decision: Decision, recent: list[LedgerEntry]) -> None:
         assert decision.deploy is not None and decision.started is not None
+        if self._refused_admission(deployment, decision):
+            return
         try:
             self.gateway.deploy(deployment, decision.deploy)
         except QuotaExceeded as exc:
@@ -223,6 +227,33 @@ class DeployerService:
             self._write(controller.failed_start(decision, exc.reason))
             return
         self._write(decision.started)
+
+    def _refused_admission(self, deployment: Deployment, decision: Decision) -> bool:
+        """What the version runs (image, model data) against the deployment's admission rules: a refusal
+        is a ``failed`` item (notified; the version is not retried) and nothing is deployed."""
+        if deployment.admission is None:
+            return False
+        assert decision.deploy is not None and decision.started is not None
+        package = decision.deploy.package
+        try:
+            described = self.gateway.describe_package(deployment, package.arn)
+        except PermanentError as exc:
+            self._write(controller.failed_start(decision, exc.reason))
+            return True
+        reason = admission.refusal(described.get("InferenceSpecification"), deployment.admission)
+        if reason is None:
+            return False
+        log.error(
+            "version refused by admission", extra={"endpoint_id": deployment.endpoint_id, "reason": reason}
+        )
+        self._write(
+            replace(
+                decision.started,
+                status=FAILED,
+                reason=f"{ADMISSION_REFUSED} version {package.version}: {reason}",
+            )
+        )
+        return True
 
     def _defer(self, decision: Decision, recent: list[LedgerEntry], reason: str) -> None:
         """A quota stopped the deployment: record and notify once (a ``skipped`` item, which blocks

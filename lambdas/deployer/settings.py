@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from deployer.admission import AdmissionRules
 from deployer.errors import SettingsError
 
 STRATEGIES = ("canary", "linear", "all_at_once", "rolling")
@@ -98,6 +99,7 @@ class Deployment:
     alarms: tuple[str, ...]
     execution_role_arn: str
     deploy_role_arn: str | None
+    admission: AdmissionRules | None = None  # None: no admission checks (deployer.admission)
 
     @property
     def endpoint_id(self) -> str:
@@ -260,6 +262,9 @@ def parse_deployment(item: Any, *, where: str = "deployment") -> Deployment:
         alarms=tuple(alarms),
         execution_role_arn=execution_role_arn,
         deploy_role_arn=deploy_role,
+        admission=AdmissionRules.parse(item["admission"], f"{where}.admission")
+        if "admission" in item
+        else None,
     )
 
 

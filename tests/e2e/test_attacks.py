@@ -341,3 +341,62 @@ def test_only_the_deploy_access_role_creates_models_from_versions(world: Scenari
         ExecutionRoleArn=f"arn:aws:iam::{SERVING}:role/mlops-sagemaker-execution",
         Containers=[{"ModelPackageName": arn}],
     )
+
+
+# --- 6. what a version runs -----------------------------------------------------------------------
+
+
+def test_an_approved_version_with_a_foreign_image_is_refused_by_the_deployer(world: Scenario) -> None:
+    """Approval cannot vouch for the bytes: the deployer refuses an image outside the allowed accounts
+    and model data outside the team's prefix, with a failed ledger item naming the field."""
+    publisher, approver = fraud_publisher(world), fraud_approver(world)
+    foreign_image = publisher.create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification={
+            **spec("fraud/fraud-detector/miner"),
+            "Containers": [
+                {
+                    "Image": f"999999999999.dkr.ecr.{REGION}.amazonaws.com/miner:latest",
+                    "ModelDataUrl": f"s3://{BUCKET}/fraud/fraud-detector/miner/model.tar.gz",
+                }
+            ],
+        },
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=foreign_image, ModelApprovalStatus="Approved")
+    failed = world.wait(
+        "the deployer refuses the foreign image",
+        lambda: next(
+            (
+                e
+                for e in world.ledger()
+                if e.get("model_package_arn") == foreign_image and e["status"] == "failed"
+            ),
+            None,
+        ),
+    )
+    assert "InferenceSpecification.Containers[0].Image" in failed["reason"]
+    assert "999999999999" in failed["reason"]
+    assert not any(
+        e.get("model_package_arn") == foreign_image and e["status"] in ("in_progress", "live")
+        for e in world.ledger()
+    )
+
+    other_team_data = publisher.create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("recsys/recommender/v1"),
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=other_team_data, ModelApprovalStatus="Approved")
+    failed = world.wait(
+        "the deployer refuses model data of another team",
+        lambda: next(
+            (
+                e
+                for e in world.ledger()
+                if e.get("model_package_arn") == other_team_data and e["status"] == "failed"
+            ),
+            None,
+        ),
+    )
+    assert "ModelDataUrl" in failed["reason"] and "/fraud/" in failed["reason"]

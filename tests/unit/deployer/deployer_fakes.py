@@ -96,6 +96,7 @@ class FakePackage:
     has_spec: bool = True
     status: str = "Completed"
     stage_status: str = "Approved"
+    spec: dict[str, Any] | None = None  # InferenceSpecification (None: a valid default)
 
     @property
     def arn(self) -> str:
@@ -245,6 +246,21 @@ class FakeSageMaker:
                 "IamIdentity": {"Arn": "arn:aws:sts::111111111111:assumed-role/mlops-fraud-approver/bob"}
             },
             "ApprovalDescription": "from DescribeModelPackage",
+            "InferenceSpecification": self._spec_of(package_arn),
+        }
+
+    def _spec_of(self, package_arn: str) -> dict[str, Any]:
+        package = next((p for ps in self.packages.values() for p in ps if p.arn == package_arn), None)
+        if package is not None and package.spec is not None:
+            return package.spec
+        version = package_arn.rsplit("/", 1)[-1]
+        return {
+            "Containers": [
+                {
+                    "Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/fraud-detector:1.4",
+                    "ModelDataUrl": f"s3://mlops-artifacts-{REGISTRY}-{REGION}/fraud/fraud-detector/v{version}/model.tar.gz",
+                }
+            ]
         }
 
     # time passes
