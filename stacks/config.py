@@ -157,8 +157,8 @@ class Registry:
     organization_id: str | None = None
     team_stacks: int = 1
     stages: tuple[str, ...] = DEFAULT_STAGES
-    # Accounts whose ECR images the deployer admits (None: team accounts, the registry account and
-    # SageMaker's own image accounts of the region); digests required when require_image_digest.
+    # Accounts whose ECR images the deployer admits (None: the owning team's account, the registry account
+    # and SageMaker's own image account of the region); digests required when require_image_digest.
     allowed_image_accounts: tuple[str, ...] | None = None
     require_image_digest: bool = False
 

@@ -40,13 +40,14 @@ def sagemaker_image_accounts(region: str) -> tuple[str, ...]:
 
 def admission_rules(config: ProjectConfig, deployment: Deployment) -> dict[str, Any]:
     """What the deployer admits for this deployment (lambdas/deployer/admission.py): images of the allowed
-    accounts (default: the team accounts, the registry account and SageMaker's own image account of the
-    region), pinned by digest when required, and model data only under the owning team's prefix."""
+    accounts (default: the owning team's account, the registry account and SageMaker's own image account
+    of the region; not every team's, so adding a team changes no existing deployment), pinned by digest
+    when required, and model data only under the owning team's prefix."""
     registry = config.registry
+    owner = config.group_owner(deployment.model_group)
     allowed = registry.allowed_image_accounts
     if allowed is None:
-        allowed = (*config.team_accounts, registry.account, *sagemaker_image_accounts(deployment.region))
-    owner = config.group_owner(deployment.model_group)
+        allowed = (owner.account, registry.account, *sagemaker_image_accounts(deployment.region))
     return {
         "allowed_image_accounts": sorted(set(allowed)),
         "require_image_digest": registry.require_image_digest,

@@ -102,6 +102,12 @@ def test_function_ships_lambdas_dir_and_carries_the_deployments(synth: Synthesiz
         "alarms": ["mlops-fraud-detector-prod-5xx", "mlops-fraud-detector-prod-latency"],
         "execution_role_arn": "arn:aws:iam::333333333333:role/mlops-sagemaker-execution",
         "deploy_role_arn": "arn:aws:iam::333333333333:role/mlops-deploy-access",
+        # the owning team's account, the registry account and SageMaker's own images in eu-west-1 (issue 9)
+        "admission": {
+            "allowed_image_accounts": ["111111111111", "141502667606", "222222222222"],
+            "require_image_digest": False,
+            "model_data_prefix": "s3://mlops-artifacts-111111111111-eu-west-1/fraud/",
+        },
     }
     assert deployments["recommender-prod"]["deploy_role_arn"] is None
     assert deployments["recommender-prod"]["follows"] == "Production"
