@@ -40,7 +40,7 @@ MAX_TEMPLATE_BYTES = 900_000
 FILL_RATIO = 0.8
 # Measured on synthesized templates (tests/unit/stacks/test_scale.py checks these stay upper bounds).
 BYTES_PER_TEAM = 20_000  # with cdk-nag metadata on the roles
-BYTES_PER_GROUP = 2_500
+BYTES_PER_GROUP = 2_700  # with the lifecycle-stage and deploy-access conditions of issue 9
 BYTES_PER_GROUP_PER_DISCOVERY_ACCOUNT = 25
 
 

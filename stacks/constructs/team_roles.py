@@ -200,6 +200,8 @@ class TeamRoles(Construct):
                 team, stage, approvers, version_arns, discovery, organization_id
             )
 
+        for role in self.stage_approvers.values():  # they use `mlops` too
+            role.add_to_policy(catalog_read_statement(stack))
         for role in (self.publisher, self.approver, *self.stage_approvers.values()):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
 

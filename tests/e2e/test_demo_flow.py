@@ -398,8 +398,11 @@ def test_the_ui_in_a_real_browser(ui_url: str, browser: Any, steps: dict[int, di
     page.screenshot(path=str(shots / "version.png"), full_page=True)
 
     served.locator("h3 a").click()
-    assert page.locator('[data-badge="endpoint-status"]').inner_text() == "InService"
-    assert page.locator("dd.serves").inner_text() == f"{GROUP} v1"
+    # The UI runs as the registry's administrator: the serving account's deploy-access role trusts only
+    # the deployer's role, so its live state is not readable, as in AWS (the emulator now checks
+    # cross-account trust policies; issue 9). The ledger below still tells the whole story.
+    assert page.locator('[data-badge="endpoint-status"]').inner_text() == "unknown (no access)"
+    assert page.locator("dd.serves").inner_text() == "unknown"
     assert "canary" in page.locator("dd.rollout").inner_text()
     assert f"mlops-{ENDPOINT}-5xx" in page.locator("dd.alarms").inner_text()
     statuses = page.locator("ol.timeline li")
