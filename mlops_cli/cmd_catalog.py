@@ -121,7 +121,31 @@ def _version_row(version: Version, detail: dict[str, Any]) -> dict[str, Any]:
         "created_at": package.get("CreationTime") or version.created_at,
         "created_by": who(package.get("CreatedBy")),
         "metrics": detail["metrics"],
+        "metrics_problem": detail["metrics_problem"],
     }
+
+
+def _missing_metrics_notes(data: list[dict[str, Any]], with_metrics: bool) -> list[str]:
+    """Why a version has no metric columns: never registered a report, or the report is unreadable
+    (with the permission that would read it)."""
+    if not with_metrics:
+        return ["(metrics not read: --no-metrics)"] if data else []
+    reasons: dict[str, list[int]] = {}
+    for row in data:
+        if row["metrics"]:
+            continue
+        problem = row["metrics_problem"] or (
+            "no evaluation report registered (ModelMetrics.ModelQuality.Statistics)"
+        )
+        reasons.setdefault(problem, []).append(row["version"])
+    notes = []
+    for problem, versions in reasons.items():
+        note = f"no metrics for {', '.join(f'v{v}' for v in versions)}: {problem}"
+        if "AccessDenied" in problem or "Forbidden" in problem or "403" in problem:
+            note += " (reading reports needs s3:GetObject on the team's prefix of the artifact bucket and "
+            note += "kms:Decrypt through S3: the team's publisher and approver roles have both)"
+        notes.append(note)
+    return notes
 
 
 def run_versions(ctx: Context, args: argparse.Namespace) -> Result:
@@ -149,6 +173,8 @@ def run_versions(ctx: Context, args: argparse.Namespace) -> Result:
         text = table(headers, rows)
         if len(names) > len(shown):
             text += f"\n({len(names) - len(shown)} more metrics: use `mlops show` or --json)"
+        for note in _missing_metrics_notes(data, not args.no_metrics):
+            text += f"\n{note}"
     else:
         text = f"no versions in {args.group}" + (f" with status {args.status}" if args.status else "")
     return Result({"group": args.group, "versions": data}, text)

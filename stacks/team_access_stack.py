@@ -9,10 +9,18 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.config import ProjectConfig
+from stacks.config import ProjectConfig, Team
 from stacks.constructs.model_group import ModelGroup
 from stacks.constructs.team_roles import TeamRoles
 from stacks.placement import TeamPlacement
+
+
+def ledger_endpoint_ids(config: ProjectConfig, team: Team) -> list[str]:
+    """Ledger partition keys (`<account>/<region>/<endpoint>`, docs/contracts.md) of the endpoints that
+    follow the team's groups: the only ledger items the team's roles may read."""
+    return sorted(
+        f"{d.account}/{d.region}/{d.endpoint}" for g in team.model_groups for d in config.deployments_of(g)
+    )
 
 
 class TeamAccessStack(Stack):
@@ -77,6 +85,7 @@ class TeamAccessStack(Stack):
                 publisher_principals=team.publisher_principals,
                 approver_principals=team.approver_principals,
                 stage_approvers=team.stage_approvers,
+                ledger_endpoint_ids=ledger_endpoint_ids(config, team),
             )
             CfnOutput(
                 team_scope,

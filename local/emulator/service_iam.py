@@ -27,8 +27,10 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
   ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
 
 Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
-Not evaluated: resource policies (queue, topic, key policies), KMS grants, service condition keys
-such as ``dynamodb:LeadingKeys``. Denials are worded as AWS words them: DynamoDB
+DynamoDB item calls (Get/Put/Update/DeleteItem) and Query carry ``dynamodb:LeadingKeys`` (the
+partition key value they name), so a role limited to its own partition keys is limited here too.
+Not evaluated: resource policies (queue, topic, key policies), KMS grants, other service condition
+keys (``dynamodb:Attributes``, ``dynamodb:Select``, ...). Denials are worded as AWS words them: DynamoDB
 ``AccessDeniedException`` (HTTP 400; SSM too), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
 """
 
@@ -121,6 +123,40 @@ def dynamodb_requirements(response: Any) -> list[Requirement] | None:
     if action in ("Query", "Scan") and params.get("IndexName"):
         resource = f"{resource}/index/{params['IndexName']}"
     return [(f"dynamodb:{action}", resource)]
+
+
+_KEY_CONDITION = re.compile(r"(#?[A-Za-z0-9_.-]+)\s*=\s*(:[A-Za-z0-9_]+)")
+_SINGLE_ITEM_ACTIONS = ("GetItem", "PutItem", "UpdateItem", "DeleteItem")
+
+
+def dynamodb_leading_keys(response: Any) -> list[str] | None:
+    """``dynamodb:LeadingKeys``: the partition key values a single-table item call or Query names
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+    None when the call names none (a Scan, a table operation): IAM then has no value for the key."""
+    from moto.dynamodb.models import dynamodb_backends
+
+    action = response._get_action()
+    params = _params(response)
+    table_name = params.get("TableName")
+    if not table_name or (action != "Query" and action not in _SINGLE_ITEM_ACTIONS):
+        return None
+    try:
+        table = dynamodb_backends[response.current_account][response.region].get_table(table_name)
+    except Exception:  # noqa: BLE001 - a missing table is the action's to report
+        return None
+    hash_key = table.hash_key_attr
+    if action in _SINGLE_ITEM_ACTIONS:
+        key = (params.get("Item") if action == "PutItem" else params.get("Key")) or {}
+        value = key.get(hash_key)
+        return [str(next(iter(value.values())))] if isinstance(value, dict) and value else None
+    names = params.get("ExpressionAttributeNames") or {}
+    values = params.get("ExpressionAttributeValues") or {}
+    for name, placeholder in _KEY_CONDITION.findall(params.get("KeyConditionExpression") or ""):
+        if names.get(name, name) == hash_key and isinstance(values.get(placeholder), dict):
+            return [str(next(iter(values[placeholder].values())))]
+    legacy = (params.get("KeyConditions") or {}).get(hash_key) or {}
+    listed = legacy.get("AttributeValueList") or []
+    return [str(next(iter(listed[0].values())))] if listed else None
 
 
 # --- SNS --------------------------------------------------------------------------------------------
@@ -297,6 +333,10 @@ class _ResourceIAMRequest(IAMRequest):
         caller_arn = self._access_key.arn
         docs = [IAMPolicy(p)._policy_json for p in self._access_key.collect_policies()]
         context = base_context(self.response, caller_arn)
+        if self.service == "dynamodb":
+            leading = dynamodb_leading_keys(self.response)
+            if leading is not None:
+                context["dynamodb:LeadingKeys"] = leading
         for action, target in needed:
             message = denial(docs, action, target, context, caller_arn)
             if message is not None:
@@ -346,6 +386,7 @@ def install() -> None:
 
 
 __all__ = [
+    "dynamodb_leading_keys",
     "dynamodb_requirements",
     "install",
     "sns_requirements",

@@ -15,6 +15,7 @@ from constructs import Construct
 
 from stacks.constructs.deployments_catalog import catalog_read_statement
 from stacks.constructs.names import (
+    LEDGER_TABLE_NAME,
     LIFECYCLE_STAGE_KEY,
     approver_role_name,
     publisher_role_name,
@@ -100,6 +101,7 @@ class TeamRoles(Construct):
         publisher_principals: Sequence[str] = (),
         approver_principals: Sequence[str] = (),
         stage_approvers: Sequence[tuple[str, Sequence[str]]] = (),
+        ledger_endpoint_ids: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -194,6 +196,8 @@ class TeamRoles(Construct):
         for role in (self.publisher, self.approver):  # `mlops` and `mlops ui` list the managed endpoints
             role.add_to_policy(catalog_read_statement(stack))
 
+        self._grant_operator_reads(stack, team, artifact_bucket, artifact_key, ledger_endpoint_ids)
+
         self.stage_approvers: dict[str, iam.Role] = {}
         for stage, approvers in stage_approvers:
             self.stage_approvers[stage] = self._stage_approver(
@@ -204,6 +208,60 @@ class TeamRoles(Construct):
             role.add_to_policy(catalog_read_statement(stack))
         for role in (self.publisher, self.approver, *self.stage_approvers.values()):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
+
+    def _grant_operator_reads(
+        self,
+        stack: Stack,
+        team: str,
+        artifact_bucket: s3.IBucket,
+        artifact_key: kms.IKey,
+        endpoint_ids: Sequence[str],
+    ) -> None:
+        """What the `mlops` verbs of a team need beyond discovery, and no more.
+
+        - both roles: the ledger entries of the endpoints that follow the team's groups (`history`,
+          `status`, `show`, `rollback`): dynamodb:Query, limited by dynamodb:LeadingKeys to those
+          endpoints' partition keys (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/specifying-conditions.html).
+          Only Query: a Scan has no leading key, so ForAllValues would not limit it.
+        - approver: dynamodb:PutItem on the same partition keys, for `mlops retry` (the `requested` entry).
+        - approver: the team's evaluation reports (`versions`, `compare`, `show`): s3:GetObject under
+          the team's prefix and kms:Decrypt through S3 (the publisher already reads and writes there).
+        """
+        if endpoint_ids:
+            table = stack.format_arn(service="dynamodb", resource="table", resource_name=LEDGER_TABLE_NAME)
+            own_endpoints = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(endpoint_ids)}}
+            for role in (self.publisher, self.approver):
+                role.add_to_policy(
+                    iam.PolicyStatement(
+                        sid="ReadOwnEndpointsLedger",
+                        actions=["dynamodb:Query"],
+                        resources=[table],
+                        conditions=own_endpoints,
+                    )
+                )
+            self.approver.add_to_policy(
+                iam.PolicyStatement(
+                    sid="RequestRetryOfOwnEndpoints",
+                    actions=["dynamodb:PutItem"],
+                    resources=[table],
+                    conditions=own_endpoints,
+                )
+            )
+        self.approver.add_to_policy(
+            iam.PolicyStatement(
+                sid="ReadOwnEvaluationReports",
+                actions=["s3:GetObject", "s3:GetObjectVersion"],
+                resources=[artifact_bucket.arn_for_objects(f"{team}/*")],
+            )
+        )
+        self.approver.add_to_policy(
+            iam.PolicyStatement(
+                sid="DecryptOwnReportsThroughS3",
+                actions=["kms:Decrypt"],
+                resources=[artifact_key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+            )
+        )
 
     def _stage_approver(
         self,

@@ -427,3 +427,99 @@ def test_the_ui_in_a_real_browser(ui_url: str, browser: Any, steps: dict[int, di
     page.click("text=Back to the registry")
     assert page.locator(f'tr[data-group="{GROUP}"]').count() == 1
     page.close()
+
+
+# --- day two: the approver's verbs, under the approver role ----------------------------------------
+
+
+def _mlops_as(scenario: Scenario, team: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """`mlops` as the team's approver runs it: own account's credentials, `--role-arn` the approver role."""
+    roles = scenario.info["roles"][team]
+    creds = scenario.info["accounts"][roles["approver_account"]]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=creds["access_key_id"],
+        AWS_SECRET_ACCESS_KEY=creds["secret_access_key"],
+        AWS_DEFAULT_REGION=scenario.info["region"],
+        AWS_ENDPOINT_URL=scenario.info["endpoint_url"],
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+    )
+    code = "import sys; from mlops_cli.main import main; sys.exit(main())"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args, "--role-arn", roles["approver"]],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_the_approver_reads_its_endpoints_history_and_status(scenario: Scenario, played: Any) -> None:
+    history = _mlops_as(scenario, "fraud", "history", ENDPOINT, "--json")
+    assert history.returncode == 0, history.stderr
+    assert [e["status"] for e in json.loads(history.stdout)["entries"]][-1] == "rolled_back"
+    status = _mlops_as(scenario, "fraud", "status", ENDPOINT, "--json")
+    assert status.returncode in (0, 5), status.stderr  # 5: v3 is held back after the alarm (stuck)
+    (row,) = json.loads(status.stdout)["endpoints"]
+    assert row["live_version"] == 1
+
+
+def test_another_teams_approver_cannot_read_this_endpoints_ledger(scenario: Scenario, played: Any) -> None:
+    run = _mlops_as(scenario, "recsys", "history", ENDPOINT)
+    assert run.returncode == 3
+    assert "dynamodb:Query" in run.stderr
+
+
+def test_the_approver_sees_its_teams_metrics(scenario: Scenario, played: Any) -> None:
+    versions = _mlops_as(scenario, "fraud", "versions", GROUP, "--json")
+    assert versions.returncode == 0, versions.stderr
+    rows = json.loads(versions.stdout)["versions"]
+    assert all(r["metrics"].get("auc") for r in rows), rows
+    compare = _mlops_as(scenario, "fraud", "compare", GROUP, "1", "2", "--json")
+    assert compare.returncode == 0, compare.stderr
+    (auc,) = [m for m in json.loads(compare.stdout)["metrics"] if m["metric"] == "auc"]
+    assert auc["delta"] is not None
+
+
+def test_rollback_refuses_to_promise_the_held_back_version(scenario: Scenario, played: Any) -> None:
+    """v1 serves, v3 was rolled back by the alarm: rejecting v1 would leave the deployer wanting v3,
+    which it does not retry, so the endpoint would stay on a rejected v1. The CLI refuses."""
+    run = _mlops_as(scenario, "fraud", "rollback", ENDPOINT, "--reason", "drift", "--yes")
+    assert run.returncode == 1
+    assert "holds that version back" in run.stderr and "mlops retry" in run.stderr
+    assert (
+        scenario.approver().describe_model_package(ModelPackageName=scenario.packages[1])[
+            "ModelApprovalStatus"
+        ]
+        == "Approved"
+    )
+
+
+def test_retry_after_a_false_alarm_deploys_the_version_once(scenario: Scenario, played: Any) -> None:
+    """Runs last: it changes what the endpoint serves."""
+    run = _mlops_as(scenario, "fraud", "retry", ENDPOINT, "3", "--reason", "the alarm was a false positive")
+    assert run.returncode == 0, run.stderr
+    assert scenario.ledger()[-1]["status"] == "requested"
+    # the periodic sweep (every 10 minutes on AWS), sent now as the scheduled rule would send it
+    scenario.registry("sqs").send_message(
+        QueueUrl=scenario.info["queue_url"],
+        MessageBody=json.dumps(
+            {
+                "version": "0",
+                "id": "sweep-after-retry",
+                "detail-type": "Scheduled Event",
+                "source": "aws.events",
+                "account": scenario.info["registry_account"],
+                "time": "2026-11-20T12:00:00Z",
+                "region": scenario.info["region"],
+                "resources": [],
+                "detail": {},
+            }
+        ),
+    )
+    live = scenario.wait("ledger: v3 live after the retry", lambda: scenario.ledger_has("live", 3))
+    assert live["serving_version"] == "3"
+    assert scenario.served_version() == 3
+    statuses = [e["status"] for e in scenario.ledger()]
+    assert statuses[-3:] == ["requested", "in_progress", "live"]

@@ -116,3 +116,18 @@ def test_rejected_credentials_are_not_called_a_missing_permission(
     assert "credentials were rejected" in run.err
     assert "List*" not in run.err and "permission" not in run.err
     assert "--profile" in run.err
+
+
+def test_versions_says_why_metrics_are_missing(world: World, cli, deny) -> None:
+    world.group("g")
+    world.version("g", "Approved", metrics={"regression_metrics": {"auc": {"value": 0.9}}})
+    world.version("g", "Approved")  # no report registered
+    text = cli("versions", "g").out
+    assert "no metrics for v2: no evaluation report registered" in text
+    assert "v1" not in text.split("no metrics for")[1]
+    deny("GetObject")  # as AWS answers a role without s3:GetObject on the team's prefix
+    denied = cli("versions", "g")
+    assert denied.code == 0
+    assert "no metrics for v1: cannot read s3://reports/g/1/evaluation.json: AccessDenied" in denied.out
+    assert "s3:GetObject on the team's prefix" in denied.out
+    assert "(metrics not read: --no-metrics)" in cli("versions", "g", "--no-metrics").out

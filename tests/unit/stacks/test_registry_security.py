@@ -186,7 +186,8 @@ def test_approver_updates_only_own_groups(synth: Synthesized) -> None:
     ]
     every_action = {a for s in statements for a in actions_of(s)}
     assert "sagemaker:CreateModelPackage" not in every_action
-    assert not any(a.startswith("s3:") for a in every_action)
+    # reads its team's evaluation reports (mlops versions/compare), writes no artifact
+    assert {a for a in every_action if a.startswith("s3:")} == {"s3:GetObject", "s3:GetObjectVersion"}
 
 
 def test_artifact_bucket_is_private_tls_only_kms_versioned_and_retained(synth: Synthesized) -> None:
@@ -289,3 +290,39 @@ def test_team_pipeline_stack_lives_in_the_team_account_and_names_the_central_key
     key = next(s for s in statements if s["Sid"] == "UseArtifactKey")
     assert resources_of(key) == ["arn:aws:kms:eu-west-1:111111111111:key/*"]
     assert key["Condition"] == {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mlops-artifacts"}}
+
+
+LEDGER = f"arn:aws:dynamodb:eu-west-1:{REGISTRY}:table/mlops-deployment-ledger"
+
+
+@pytest.mark.parametrize(
+    ("team", "endpoints"),
+    [
+        ("fraud", ["333333333333/eu-west-1/fraud-detector-prod"]),
+        ("recsys", [f"{REGISTRY}/eu-west-1/recommender-prod"]),
+    ],
+)
+def test_team_roles_read_only_their_own_endpoints_ledger(synth: Synthesized, team, endpoints) -> None:
+    """Query (never Scan: a Scan has no leading key, so ForAllValues would not limit it), limited to
+    the partition keys of the endpoints that follow the team's groups; the approver may also write the
+    `requested` entry of `mlops retry` there, the publisher may not."""
+    condition = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": endpoints}}
+    for name, writes in ((publisher_role_name(team), False), (approver_role_name(team), True)):
+        _, statements = role(synth, name)
+        ledger = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
+        assert {a for s in ledger for a in actions_of(s)} == (
+            {"dynamodb:Query", "dynamodb:PutItem"} if writes else {"dynamodb:Query"}
+        )
+        for statement in ledger:
+            assert resources_of(statement) == [LEDGER]
+            assert statement["Condition"] == condition
+
+
+def test_approver_reads_only_its_teams_reports(synth: Synthesized) -> None:
+    _, statements = role(synth, approver_role_name("fraud"))
+    reads = [s for s in statements if "s3:GetObject" in actions_of(s)]
+    (read,) = reads
+    assert render(resources_of(read)[0]).endswith("/fraud/*")
+    (decrypt,) = [s for s in statements if "kms:Decrypt" in actions_of(s)]
+    assert actions_of(decrypt) == ["kms:Decrypt"]
+    assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
