@@ -33,7 +33,7 @@ def install() -> None:
         raise RuntimeError(
             f"local.emulator is pinned to moto=={SUPPORTED_MOTO_VERSION}, found moto=={moto.__version__}"
         )
-    from . import auth, cfn, endpoints, events, iam, lambdas, models, registry, s3, service_iam, ssm
+    from . import auth, cfn, endpoints, events, iam, lambdas, models, regions, registry, s3, service_iam, ssm
 
     events.install()
     endpoints.install()
@@ -46,6 +46,7 @@ def install() -> None:
     models.install()
     lambdas.install()
     ssm.install()
+    regions.install()
     _installed = True
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import urllib.request
 from dataclasses import dataclass
 from types import TracebackType
@@ -35,6 +36,26 @@ class Credentials:
 
     def as_dict(self) -> dict[str, str]:
         return {"access_key_id": self.access_key_id, "secret_access_key": self.secret_access_key}
+
+
+class PortInUse(RuntimeError):
+    """The emulator's port is taken (moto's server thread would only print it and hang)."""
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Bind the port the way the server will (IPv4, SO_REUSEADDR), and let it go: fail at once,
+    naming the port, instead of a server thread that dies while the caller waits for it forever."""
+    if port == 0:
+        return
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise PortInUse(
+                f"port {port} on {host} is in use ({exc.strerror}): is another `mlops local up` running? "
+                "Stop it, or pass --port N (0 = any free port)"
+            ) from None
 
 
 class EmulatorServer:
@@ -69,6 +90,7 @@ class EmulatorServer:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> EmulatorServer:
+        check_port_free(self.host, self.port)
         install()
         clock.configure(realtime=True, **self._timing)
         self._server.start()

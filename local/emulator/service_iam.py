@@ -317,6 +317,17 @@ def _denied(service: str, message: str) -> Exception:
     return _QueryAccessDenied("AuthorizationError" if service == "sns" else "AccessDenied", message)
 
 
+def _role_exists(role_arn: str) -> bool:
+    from moto.iam.models import iam_backends
+
+    match = re.match(r"^arn:([^:]+):iam::(\d{12}):role/", role_arn)
+    if not match:
+        return True  # not a role ARN: moto's own validation answers
+    partition, account = match.groups()
+    backend = iam_backends[account][partition]
+    return any(role.arn == role_arn for role in backend.roles.values())
+
+
 class _ResourceIAMRequest(IAMRequest):
     response: Any
     requirements: Requirements
@@ -343,6 +354,13 @@ class _ResourceIAMRequest(IAMRequest):
                 raise _denied(self.service, message)
         if self._action == "sts:AssumeRole":
             target = needed[0][1]
+            if not _role_exists(target):
+                # moto hands out credentials for any role ARN, and every call with them then fails
+                # with an HTML 500; AWS refuses the AssumeRole itself with AccessDenied.
+                raise _denied(
+                    "sts",
+                    f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {target}",
+                )
             if _account_of(target) == self.response.current_account:
                 # same account: moto's own check, as before (it denies a trust of the account root,
                 # which AWS allows; local/EMULATION.md lists it; the CDK CLI then deploys with the

@@ -53,9 +53,16 @@ from moto.core.authorization import ActionAuthenticatorMixin
 
 from local import stack_deploy
 from local.emulator import organizations, service_roles
-from local.emulator.server import Credentials, EmulatorServer, create_account_admins, enable_auth
+from local.emulator.server import (
+    Credentials,
+    EmulatorServer,
+    PortInUse,
+    check_port_free,
+    create_account_admins,
+    enable_auth,
+)
 from local.runner import SqsRunner, from_event_source_mapping
-from stacks.config import ProjectConfig, load_config
+from stacks.config import ConfigError, ProjectConfig, load_config
 from stacks.constructs.deployments_catalog import CATALOG_PATH
 from stacks.constructs.names import (
     DEPLOYER_FUNCTION_NAME,
@@ -178,7 +185,8 @@ class LocalAws:
         )
 
     def start(self) -> LocalAws:
-        config = self.config
+        config = self.config  # a config error stops here, before anything starts
+        check_port_free("localhost", self.port)  # and a taken port, before the synth
         if self.workdir is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="mlops-local-")
             self.workdir = Path(self._tmp.name)
@@ -339,8 +347,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     stop = threading.Event()
+    ready = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
+        if not ready.is_set():  # still starting (synth, deploy): stop now, LocalAws.start cleans up
+            raise KeyboardInterrupt
         stop.set()
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
@@ -362,11 +373,18 @@ def main(argv: list[str] | None = None) -> int:
         print("state file (credentials, roles, deployments):")
         print(path)
         print("ready", flush=True)
+        ready.set()
         stop.wait()
         print("stopping", file=sys.stderr, flush=True)
-    except stack_deploy.DeployError as exc:
+    except (stack_deploy.DeployError, PortInUse) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ConfigError as exc:  # one message, as `cdk synth` gives it
+        print(f"{args.config}: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: stopped before the emulator was ready", file=sys.stderr)
+        return 130
     finally:
         local.stop()
         for sig, handler in previous.items():
