@@ -83,7 +83,7 @@ def _protocol(signing_name: str) -> str | None:
 
 
 def install() -> None:
-    BaseResponse.setup_class = _setup_class  # type: ignore[method-assign]
+    BaseResponse.setup_class = _setup_class  # type: ignore[method-assign,assignment]
 
 
 __all__ = ["UnknownRegion", "UnknownRegionJson", "install", "known_regions"]
