@@ -87,12 +87,29 @@ def run_groups(ctx: Context, args: argparse.Namespace) -> Result:
         ]
         for g in data
     ]
-    text = (
-        table(["group", "team", "latest", "approved", "endpoints"], rows)
-        if data
-        else "no model package groups"
-    )
+    if not groups:
+        return _no_groups(ctx)
+    text = table(["group", "team", "latest", "approved", "endpoints"], rows) if data else "no matching groups"
     return Result(data, text)
+
+
+def _no_groups(ctx: Context) -> Result:
+    """An empty registry, or (more often) the wrong account or region: say which."""
+    from mlops_cli.errors import EXIT_NOT_FOUND
+    from mlops_cli.whereami import locate
+
+    where = locate(ctx)
+    if where is not None and where.elsewhere:
+        error = CliError(
+            f"no model package groups in account {where.caller_account}, region {where.caller_region}",
+            EXIT_NOT_FOUND,
+            hint=where.hint(),
+        )
+        error.located = True
+        raise error
+    if where is not None:
+        ctx.warn(where.hint())
+    return Result([], "no model package groups")
 
 
 # versions -----------------------------------------------------------------------------------------

@@ -61,6 +61,7 @@ class CliError(Exception):
         self.message = message
         self.exit_code = exit_code
         self.hint = hint
+        self.located = False  # the hint already says where the caller and the registry are
 
     def render(self) -> str:
         return f"error: {self.message}" + (f"\nhint: {self.hint}" if self.hint else "")

@@ -22,6 +22,7 @@ from typing import IO, Any, NoReturn
 from mlops_cli.errors import (
     EXIT_AWS_ERROR,
     EXIT_DENIED,
+    EXIT_NOT_FOUND,
     EXIT_USAGE,
     REGION_HINT,
     CliError,
@@ -311,6 +312,8 @@ def main(
     try:
         result = _run(ctx, args)
     except CliError as exc:
+        if exc.exit_code == EXIT_NOT_FOUND and not exc.located and args.command != "local":
+            _add_location(ctx, exc)
         print(exc.render(), file=err)
         return exc.exit_code
     except KeyboardInterrupt:
@@ -324,6 +327,18 @@ def main(
         else:
             print(result.text, file=out)
     return result.exit_code
+
+
+def _add_location(ctx: Any, exc: CliError) -> None:
+    """Something was not found: in the wrong account or region everything is; say where we are."""
+    from mlops_cli.whereami import locate
+
+    try:
+        where = locate(ctx)
+    except Exception:  # noqa: BLE001 - best effort; the original error is what matters
+        return
+    if where is not None:
+        exc.hint = f"{exc.hint}; {where.hint()}" if exc.hint else where.hint()
 
 
 def _run(ctx: Any, args: argparse.Namespace) -> Any:
