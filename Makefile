@@ -16,6 +16,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # project runs on); that notice is not a problem of the checks.
 export NODE_NO_WARNINGS := 1
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED := true
+export JSII_DEPRECATED := quiet
 # Tests and synth never need real credentials; these keep any stray call from reaching AWS.
 TEST_ENV := AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing AWS_SESSION_TOKEN=testing \
 	AWS_DEFAULT_REGION=eu-west-1 AWS_CONFIG_FILE=/dev/null AWS_SHARED_CREDENTIALS_FILE=/dev/null

@@ -20,7 +20,8 @@ def test_cdk_wrapper_is_quiet_without_the_makefiles_environment(tmp_path) -> Non
         "AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED",
     )
     env = {k: v for k, v in os.environ.items() if k not in quiet}
-    env.update(MLOPS_SKIP_NAG="1", CDK_OUTDIR=str(tmp_path / "out"))
+    env.pop("MLOPS_SKIP_NAG", None)  # with cdk-nag, as the README's commands run
+    env.pop("JSII_DEPRECATED", None)
     result = subprocess.run(
         [str(ROOT / "cdk"), "ls", "--output", str(tmp_path / "out")],
         cwd=ROOT,
@@ -32,5 +33,5 @@ def test_cdk_wrapper_is_quiet_without_the_makefiles_environment(tmp_path) -> Non
     )
     assert result.returncode == 0, result.stderr
     assert "MlopsRegistry" in result.stdout.split()
-    assert "end-of-life" not in result.stderr and "Warning" not in result.stderr, result.stderr
-    assert result.stderr.strip() == ""
+    for noise in ("end-of-life", "Warning", "deprecated", "NOTICES"):
+        assert noise not in result.stderr, result.stderr
