@@ -57,16 +57,28 @@ def _setup_class(
     self: BaseResponse, request: Any, full_url: str, headers: Any, *args: Any, **kwargs: Any
 ) -> Any:
     result = _original_setup_class(self, request, full_url, headers, *args, **kwargs)
-    region = getattr(self, "region", None)
+    region = _signed_region(request)  # what the client asked for (moto's URL guesses are not that)
     if region and region not in known_regions():
         raise UnknownRegionJson(region) if _speaks_json(request) else UnknownRegion(region)
     return result
 
 
+def _credential_scope(request: Any) -> list[str]:
+    """`<key>/<date>/<region>/<service>/aws4_request` of a SigV4 Authorization header, split."""
+    authorization = str(request.headers.get("Authorization", ""))
+    if "Credential=" not in authorization:
+        return []
+    return authorization.split("Credential=", 1)[1].split(",")[0].split("/")
+
+
+def _signed_region(request: Any) -> str | None:
+    scope = _credential_scope(request)
+    return scope[2] if len(scope) >= 4 else None
+
+
 def _speaks_json(request: Any) -> bool:
     """The protocol of the service the request is signed for (its SigV4 credential scope)."""
-    authorization = str(request.headers.get("Authorization", ""))
-    parts = authorization.split("Credential=", 1)[-1].split(",")[0].split("/")
+    parts = _credential_scope(request)
     if len(parts) >= 4 and (protocol := _protocol(parts[3])):
         return protocol in ("json", "rest-json")
     return "json" in str(request.headers.get("Content-Type", ""))

@@ -9,6 +9,8 @@ import boto3
 import botocore.config
 import pytest
 from botocore.exceptions import ClientError
+from moto import settings
+from moto.core.authorization import ActionAuthenticatorMixin
 
 from local.emulator.server import EmulatorServer, create_account_admins, enable_auth
 
@@ -17,18 +19,22 @@ CFG = botocore.config.Config(retries={"max_attempts": 1})
 
 @pytest.fixture(scope="module")
 def session() -> Iterator[tuple[Any, str]]:
-    with EmulatorServer(port=0) as server:
-        creds = create_account_admins(server.url, ["111111111111", "222222222222"], "eu-west-1")
-        enable_auth(server.url)
-        mine = creds["222222222222"]
-        yield (
-            boto3.Session(
-                aws_access_key_id=mine.access_key_id,
-                aws_secret_access_key=mine.secret_access_key,
-                region_name="eu-west-1",
-            ),
-            server.url,
-        )
+    saved = settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count
+    try:
+        with EmulatorServer(port=0) as server:
+            creds = create_account_admins(server.url, ["111111111111", "222222222222"], "eu-west-1")
+            enable_auth(server.url)
+            mine = creds["222222222222"]
+            yield (
+                boto3.Session(
+                    aws_access_key_id=mine.access_key_id,
+                    aws_secret_access_key=mine.secret_access_key,
+                    region_name="eu-west-1",
+                ),
+                server.url,
+            )
+    finally:  # auth on is process-wide in moto: the next modules must not inherit it
+        settings.INITIAL_NO_AUTH_ACTION_COUNT, ActionAuthenticatorMixin.request_count = saved
 
 
 def _error(call: Any) -> tuple[int, str, str]:
@@ -75,3 +81,6 @@ def test_a_real_region_other_than_the_registrys_still_works(session) -> None:
     base, url = session
     client = base.client("sagemaker", endpoint_url=url, region_name="eu-south-2", config=CFG)
     assert client.list_model_package_groups()["ModelPackageGroupSummaryList"] == []
+    s3 = base.client("s3", endpoint_url=url, region_name="us-east-1", config=CFG)  # S3's own URL styles
+    s3.create_bucket(Bucket="bucket-in-virginia")
+    assert "bucket-in-virginia" in [b["Name"] for b in s3.list_buckets()["Buckets"]]
