@@ -1,9 +1,9 @@
 """Where the caller is and where the registry is, for answers run in the wrong account or region.
 
 The caller's account comes from STS GetCallerIdentity (no permission needed), its region from the
-session. The registry's account and region come from the managed endpoints (every deployment names its
-group's ARN) when they can be read; otherwise the message says where to look (`registry.account` and
-`registry.region` of the config).
+session. The registry's account and region come from the deployments catalog (SSM, in the registry
+account and region): read where the caller is, else with the caller's own credentials and default
+region; otherwise the message says where to look (`registry.account` and `registry.region` of the config).
 """
 
 from __future__ import annotations
@@ -66,14 +66,37 @@ def locate(ctx: Any) -> Location | None:
         account: str | None = str(ctx.aws.client("sts").get_caller_identity()["Account"])
     except (ClientError, BotoCoreError):
         account = None
-    registry_account = registry_region = None
-    try:
-        deployments = ctx.deployments()
-    except (CliError, ClientError, BotoCoreError):
-        deployments = []
-    for deployment in deployments:
-        match = _GROUP_ARN.match(deployment.group_arn or "")
-        if match:
-            registry_region, registry_account = match.groups()
-            break
-    return Location(account, region, registry_account, registry_region)
+    registry = _registry_of(ctx)
+    return Location(account, region, *registry)
+
+
+def _registry_of(ctx: Any) -> tuple[str | None, str | None]:
+    """The registry's account and region from the deployments catalog: where the caller is, else where
+    the caller's own credentials and default region (no --role-arn, no --region) would read it."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mlops_cli.aws import Aws
+    from mlops_cli.deployments import load_catalog
+    from mlops_cli.errors import CliError
+
+    def from_catalog(read: Any) -> tuple[str | None, str | None] | None:
+        try:
+            catalog = read()
+        except (CliError, ClientError, BotoCoreError):
+            return None
+        if catalog.registry_account:
+            return catalog.registry_account, catalog.registry_region
+        for deployment in catalog.deployments:  # older catalogs: the group ARNs name the registry
+            match = _GROUP_ARN.match(deployment.group_arn or "")
+            if match:
+                return match.group(2), match.group(1)
+        return None
+
+    found = from_catalog(ctx.catalog)
+    if found is None and (ctx.args.role_arn or ctx.args.region):
+        try:
+            base = Aws(profile=ctx.args.profile)
+            found = from_catalog(lambda: load_catalog(base.client("ssm"), ctx.args.catalog_path))
+        except (CliError, ClientError, BotoCoreError):
+            found = None
+    return found or (None, None)

@@ -133,30 +133,26 @@ def test_versions_says_why_metrics_are_missing(world: World, cli, deny) -> None:
     assert "(metrics not read: --no-metrics)" in cli("versions", "g", "--no-metrics").out
 
 
-def _deployments_file(world: World, tmp_path) -> str:
-    import json
-
+def _catalog(world: World) -> None:
     world.deployment("fraud-prod", "g", account="333333333333")
-    path = tmp_path / "deployments.json"
-    path.write_text(json.dumps(world.deployments))
-    return str(path)
+    world.deployer()  # the deployments catalog, in the registry account and region
 
 
-def test_wrong_region_says_where_the_registry_is(world: World, cli, tmp_path) -> None:
+def test_wrong_region_says_where_the_registry_is(world: World, cli) -> None:
     world.group("g")  # registry: 123456789012, eu-west-1
-    file = _deployments_file(world, tmp_path)
-    run = cli("groups", "--region", "us-east-1", "--deployments-file", file)
+    _catalog(world)
+    run = cli("groups", "--region", "us-east-1")
     assert run.code == 2
     assert "no model package groups in account 123456789012, region us-east-1" in run.err
     assert "the registry is in account 123456789012, region eu-west-1: use --region eu-west-1" in run.err
-    missing = cli("versions", "g", "--region", "us-east-1", "--deployments-file", file)
+    missing = cli("versions", "g", "--region", "us-east-1")
     assert missing.code == 2 and "use --region eu-west-1" in missing.err
 
 
-def test_wrong_account_says_how_to_get_there(world: World, cli, tmp_path) -> None:
+def test_wrong_account_says_how_to_get_there(world: World, cli) -> None:
     world.group("g")
-    file = _deployments_file(world, tmp_path)
-    run = cli("groups", "--role-arn", "arn:aws:iam::999999999999:role/someone", "--deployments-file", file)
+    _catalog(world)
+    run = cli("groups", "--role-arn", "arn:aws:iam::999999999999:role/someone")
     assert run.code == 2
     assert "you are in account 999999999999, region eu-west-1" in run.err
     assert "--role-arn arn:aws:iam::123456789012:role/mlops-<team>-approver" in run.err
@@ -164,7 +160,7 @@ def test_wrong_account_says_how_to_get_there(world: World, cli, tmp_path) -> Non
 
 
 def test_unknown_registry_location_points_at_the_config(world: World, cli) -> None:
-    run = cli("groups", "--region", "us-east-1")  # no deployer, no deployments file
+    run = cli("groups", "--region", "us-east-1")  # no catalog anywhere
     assert run.code == 0 and run.out.strip() == "no model package groups"
     assert "you are in account 123456789012, region us-east-1" in run.err
     assert "registry.account" in run.err
