@@ -354,10 +354,11 @@ def main(argv: list[str] | None = None) -> int:
             raise KeyboardInterrupt
         stop.set()
 
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     log: Log = lambda message: print(message, file=sys.stderr, flush=True)  # noqa: E731
     local = LocalAws(config_path=args.config, port=args.port, log=log)
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        log(f"starting: {args.config} (Ctrl-C stops it)")
         local.start()
         path = local.write_info(args.state_file)
         info = local.info
