@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 from deployer import controller
-from deployer.models import Package
 
 from tests.unit.deployer.deployer_fakes import package_arn
 
