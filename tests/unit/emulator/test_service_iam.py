@@ -4,10 +4,8 @@ and service-role sessions (local.emulator.service_roles)."""
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from typing import Any
-from unittest import mock
 
 import boto3
 import pytest
@@ -127,10 +125,6 @@ def world(_mocked: None) -> Iterator[dict[str, Any]]:
     ssm = boto3.client("ssm", region_name=REGION)
     for name in ("/mlops/deployments/part-000", "/mlops/deployments/part-001", "/mlops/other"):
         ssm.put_parameter(Name=name, Value="{}", Type="String")
-    with mock.patch.dict(os.environ, {"MOTO_ACCOUNT_ID": SERVING}):  # AssumeRole needs a role that exists
-        boto3.client("iam", region_name=REGION).create_role(
-            RoleName="mlops-deploy-access", AssumeRolePolicyDocument=_doc()
-        )
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument=LAMBDA_TRUST)
     iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=_worker_policy(key["Arn"]))
     iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=LAMBDA_TRUST.replace("lambda", "ec2"))
