@@ -55,8 +55,11 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py
 
+# Two processes: the end-to-end modules share one emulator for the whole session (IAM enforcement on),
+# which must not leak into the unit tests' moto state.
 unit: install browser
-	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest
+	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest tests/unit
+	$(TEST_ENV) $(PY) -m pytest tests/e2e
 
 # Real CDK CLI synth of the example config (every stack; `synth` has no --all); cdk-nag findings are
 # errors, so they fail this step.
