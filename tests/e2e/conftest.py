@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -13,8 +14,9 @@ from local.emulator import reset_clock
 from local.emulator.up import LocalAws
 
 
-@pytest.fixture(scope="session")
-def local_aws() -> Iterator[LocalAws]:
+@contextlib.contextmanager
+def deployed_local_aws() -> Iterator[LocalAws]:
+    """A fresh emulator with every stack deployed; stopped, and moto's state reset, on exit."""
     root = logging.getLogger()
     saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
     BackendDict.reset()
@@ -29,6 +31,12 @@ def local_aws() -> Iterator[LocalAws]:
         root.setLevel(saved[0])
         for handler, formatter in saved[1]:
             handler.setFormatter(formatter)
+
+
+@pytest.fixture(scope="session")
+def local_aws() -> Iterator[LocalAws]:
+    with deployed_local_aws() as local:
+        yield local
 
 
 @pytest.fixture(scope="session")

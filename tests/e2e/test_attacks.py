@@ -8,7 +8,6 @@ policies (with the request's condition keys) and role trust policies as AWS docu
 
 from __future__ import annotations
 
-import logging
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -16,12 +15,12 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from moto.core.base_backend import BackendDict
 
 from local.demo import Scenario
-from local.emulator import reset_clock
 from local.emulator.service_roles import service_role_credentials
 from local.emulator.up import LocalAws
+
+from .conftest import deployed_local_aws
 
 pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
 
@@ -48,20 +47,9 @@ def spec(prefix: str = "fraud/fraud-detector/v1") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def local_aws() -> Iterator[LocalAws]:
-    root = logging.getLogger()
-    saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
-    BackendDict.reset()
-    local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
-    try:
-        local.start()
+    """Its own emulator: the attacks change registry state the demo's modules rely on."""
+    with deployed_local_aws() as local:
         yield local
-    finally:
-        local.stop()
-        BackendDict.reset()
-        reset_clock()
-        root.setLevel(saved[0])
-        for handler, formatter in saved[1]:
-            handler.setFormatter(formatter)
 
 
 @pytest.fixture(scope="module")
