@@ -121,6 +121,8 @@ class Deployment:
     instance_type: str
     instance_count: int
     rollout: Rollout
+    # EnableNetworkIsolation of the models the deployer creates: no network in or out of the containers
+    network_isolation: bool = True
 
 
 @dataclass(frozen=True)
@@ -686,7 +688,7 @@ def _parse_deployments(
             dep,
             path,
             {"model_group", "instance_type", "instance_count"},
-            {"account", "region", "follows", "rollout"},
+            {"account", "region", "follows", "rollout", "network_isolation"},
         )
         group = dep["model_group"]
         if group not in groups:
@@ -724,9 +726,22 @@ def _parse_deployments(
                 instance_type=instance_type,
                 instance_count=count,
                 rollout=_parse_rollout(dep.get("rollout"), f"{path}.rollout", count),
+                network_isolation=_network_isolation(dep.get("network_isolation", True), path),
             )
         )
     return tuple(result)
+
+
+def _network_isolation(value: Any, path: str) -> bool:
+    """`EnableNetworkIsolation` of the deployment's models (CreateModel): on unless the model needs the
+    network at run time; SageMaker still downloads the model data and pulls the image for it."""
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"{path}.network_isolation",
+            value,
+            "true (the default: the containers get no network) or false (only for a model that needs the network)",
+        )
+    return value
 
 
 def parse_config(raw: Any) -> ProjectConfig:

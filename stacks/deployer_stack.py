@@ -76,6 +76,7 @@ def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment)
         if in_registry_account
         else _role_arn(stack, deployment.account, DEPLOY_ACCESS_ROLE_NAME),
         "admission": admission_rules(config, deployment),
+        "network_isolation": deployment.network_isolation,
     }
 
 

@@ -517,7 +517,11 @@ class _Context:
         variant = (endpoint.variant_name if endpoint.exists else None) or DEFAULT_VARIANT
         count = (endpoint.instance_count if endpoint.exists else None) or deployment.instance_count
         model = names.model_name(
-            deployment.endpoint, desired.version, desired.arn, deployment.execution_role_arn
+            deployment.endpoint,
+            desired.version,
+            desired.arn,
+            deployment.execution_role_arn,
+            network_isolation=deployment.network_isolation,
         )
         config = names.config_name(
             deployment.endpoint,
@@ -541,6 +545,7 @@ class _Context:
             deployment_config=deployment_config(rollout, deployment.alarms) if endpoint.exists else None,
             rollout_note=note if endpoint.exists else None,
             rollout=rollout.as_dict(),
+            network_isolation=deployment.network_isolation,
         )
 
 

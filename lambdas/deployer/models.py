@@ -95,6 +95,7 @@ class DeployPlan:
     deployment_config: dict[str, Any] | None  # None for CreateEndpoint
     rollout_note: str | None = None  # why the rollout differs from the configured one (fleet size)
     rollout: dict[str, Any] = field(default_factory=dict)  # the rollout actually requested
+    network_isolation: bool = True  # CreateModel EnableNetworkIsolation
 
 
 @dataclass(frozen=True)

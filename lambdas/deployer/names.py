@@ -35,8 +35,13 @@ def package_token(package_arn: str) -> str:
     return _h(package_arn, 6)
 
 
-def model_name(endpoint: str, version: int, package_arn: str, execution_role_arn: str) -> str:
-    name = f"{endpoint_base(endpoint)}-v{version}-{package_token(package_arn)}-{_h(execution_role_arn, 4)}"
+def model_name(
+    endpoint: str, version: int, package_arn: str, execution_role_arn: str, *, network_isolation: bool = True
+) -> str:
+    """A model differs by its execution role and its network isolation too: a config change to either
+    creates a new model instead of reusing one with the old settings (CreateModel is idempotent by name)."""
+    runs_as = execution_role_arn if network_isolation else f"{execution_role_arn}#network"
+    name = f"{endpoint_base(endpoint)}-v{version}-{package_token(package_arn)}-{_h(runs_as, 4)}"
     return _checked(name)
 
 

@@ -183,6 +183,9 @@ class SageMakerGateway:
             ModelName=plan.model_name,
             ExecutionRoleArn=plan.execution_role_arn,
             Containers=[{"ModelPackageName": plan.package.arn}],
+            # no network in or out of the containers unless the deployment turns it off
+            # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html, EnableNetworkIsolation)
+            EnableNetworkIsolation=plan.network_isolation,
             Tags=[{"Key": "mlops:endpoint", "Value": deployment.endpoint}],
         )
         self._create(

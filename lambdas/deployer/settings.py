@@ -100,6 +100,7 @@ class Deployment:
     execution_role_arn: str
     deploy_role_arn: str | None
     admission: AdmissionRules | None = None  # None: no admission checks (deployer.admission)
+    network_isolation: bool = True  # CreateModel EnableNetworkIsolation
 
     @property
     def endpoint_id(self) -> str:
@@ -265,7 +266,14 @@ def parse_deployment(item: Any, *, where: str = "deployment") -> Deployment:
         admission=AdmissionRules.parse(item["admission"], f"{where}.admission")
         if "admission" in item
         else None,
+        network_isolation=_network_isolation(item.get("network_isolation", True), where),
     )
+
+
+def _network_isolation(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"{where}.network_isolation: {value!r}: expected true or false")
+    return value
 
 
 def rolling_as_dict(rollout: Rollout) -> dict[str, Any]:

@@ -6,7 +6,8 @@ account is used only when its group's resource policy allows the caller ``sagema
 on the package (as SageMaker requires for cross-account deployment), else ``AccessDeniedException``;
 that policy check, like every IAM check, applies only while IAM enforcement is on. The model's
 containers (and the package's) must have their ECR image and S3 artifacts in the model's region, as
-AWS requires; a package of another region is refused.
+AWS requires; a package of another region is refused. ``EnableNetworkIsolation`` is stored as
+requested and returned by ``DescribeModel`` (moto stored false).
 """
 
 from __future__ import annotations
@@ -96,7 +97,13 @@ def create_model(self: SageMakerResponse) -> Any:
             self.region,
             f"CreateModel from {package.arn}",
         )
-    return _original_create_model(self)
+    response = _original_create_model(self)
+    # moto stores every model with EnableNetworkIsolation false; keep what the request asked for
+    # (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html, returned by DescribeModel)
+    created = self.sagemaker_backend._models.get(self._get_param("ModelName"))
+    if created is not None:
+        created.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+    return response
 
 
 def install() -> None:

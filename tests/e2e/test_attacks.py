@@ -314,20 +314,83 @@ def test_only_the_stage_approver_moves_a_version_to_production(world: Scenario) 
 # --- 7. serving least privilege -------------------------------------------------------------------
 
 
+def deployment_of(world: Scenario, endpoint: str) -> dict[str, Any]:
+    return dict(next(d for d in world.info["deployments"] if d["endpoint"] == endpoint))
+
+
+def deploy_access(world: Scenario) -> Any:
+    """The deployer's path into the serving account: its own role (as Lambda runs it), then the
+    serving account's deploy-access role, which trusts only that role."""
+    deployer = service_role_credentials(
+        f"arn:aws:iam::{REGISTRY}:role/mlops-deployer",
+        service="lambda.amazonaws.com",
+        session_name="mlops-deployer",
+        region=REGION,
+    )
+    session = boto3.session.Session(
+        aws_access_key_id=deployer.access_key_id,
+        aws_secret_access_key=deployer.secret_access_key,
+        aws_session_token=deployer.session_token,
+        region_name=REGION,
+    )
+    creds = world.client(session, "sts").assume_role(
+        RoleArn=f"arn:aws:iam::{SERVING}:role/mlops-deploy-access", RoleSessionName="mlops-deployer"
+    )["Credentials"]
+    serving = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=REGION,
+    )
+    return world.client(serving, "sagemaker")
+
+
 def test_only_the_deploy_access_role_creates_models_from_versions(world: Scenario) -> None:
-    """Any principal of the serving account (here its administrator) is refused by the group policy;
-    the deployer's deploy-access role there is what creates models (the approval test deploys)."""
-    arn = fraud_publisher(world).create_model_package(
+    """Any other principal of the serving account (here its administrator) is refused CreateModel by the
+    group policy, for a pending and for a rejected version alike (describing versions stays open to the
+    organization: discovery); the deploy-access role, reached through the
+    deployer's own role, creates a model from the same group (cross-account CreateModel needs the group
+    policy's DescribeModelPackage and CreateModel on the version:
+    https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html)."""
+    publisher, approver = fraud_publisher(world), fraud_approver(world)
+    pending = publisher.create_model_package(
         ModelPackageGroupName="fraud-detector",
         ModelApprovalStatus="PendingManualApproval",
         InferenceSpecification=spec("fraud/fraud-detector/pending"),
     )["ModelPackageArn"]
+    rejected = publisher.create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/fraud-detector/rejected"),
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=rejected, ModelApprovalStatus="Rejected")
     serving_admin = world.client(world.admin(SERVING), "sagemaker")
+    execution_role = deployment_of(world, "fraud-detector-prod")["execution_role_arn"]
+    for arn in (pending, rejected):
+        refused(
+            serving_admin.create_model,
+            ModelName="stolen-version",
+            ExecutionRoleArn=execution_role,
+            Containers=[{"ModelPackageName": arn}],
+        )
+
+    deployer = deploy_access(world)
+    deployer.create_model(
+        ModelName="fraud-detector-prod-access-check",
+        ExecutionRoleArn=execution_role,
+        Containers=[{"ModelPackageName": pending}],
+        EnableNetworkIsolation=True,
+    )
+    model = world.client(world.admin(SERVING), "sagemaker").describe_model(
+        ModelName="fraud-detector-prod-access-check"
+    )
+    assert model["Containers"][0]["ModelPackageName"] == pending
+    # the deploy-access role itself may name only the managed endpoints' models
     refused(
-        serving_admin.create_model,
-        ModelName="stolen-pending-version",
-        ExecutionRoleArn=f"arn:aws:iam::{SERVING}:role/mlops-sagemaker-execution",
-        Containers=[{"ModelPackageName": arn}],
+        deployer.create_model,
+        ModelName="anything-else",
+        ExecutionRoleArn=execution_role,
+        Containers=[{"ModelPackageName": pending}],
     )
 
 

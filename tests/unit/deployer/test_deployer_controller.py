@@ -289,6 +289,15 @@ class TestCreate:
         assert started is not None and started.status == IN_PROGRESS and started.version == 3
         assert started.serving_version is None and started.endpoint_config == plan.config_name
 
+    def test_network_isolation_is_planned_and_part_of_the_model_name(self):
+        isolated = controller.decide(D, pkg(3), MISSING, []).deploy
+        open_ = controller.decide(dataclasses.replace(D, network_isolation=False), pkg(3), MISSING, []).deploy
+        assert isolated is not None and open_ is not None
+        assert isolated.network_isolation is True and open_.network_isolation is False
+        # a model made with the other setting is never reused (CreateModel is idempotent by name)
+        assert isolated.model_name != open_.model_name
+        assert names.parse(D.endpoint, open_.config_name) == names.parse(D.endpoint, isolated.config_name)
+
     def test_nothing_to_create_when_no_version_matches(self):
         decision = controller.decide(D, None, MISSING, [])
         assert not decision.writes and decision.deploy is None

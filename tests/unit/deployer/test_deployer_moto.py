@@ -259,6 +259,7 @@ def test_deploy_create_update_busy_and_idempotent_retries_cross_account(world):
     model = serving.describe_model(ModelName=update.deploy.model_name)
     assert model["Containers"][0]["ModelPackageName"] == v2
     assert model["ExecutionRoleArn"] == deployment.execution_role_arn
+    assert model["EnableNetworkIsolation"] is True  # the default of every deployment
     with pytest.raises(Exception, match="Could not find endpoint"):
         world["sm"].describe_endpoint(EndpointName=deployment.endpoint)  # not in the registry account
 

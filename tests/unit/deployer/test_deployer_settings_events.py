@@ -56,6 +56,10 @@ class TestSettings:
         with pytest.raises(dataclasses.FrozenInstanceError):
             d.endpoint = "other"  # type: ignore[misc]
 
+    def test_network_isolation_defaults_on(self):
+        assert parse_deployment(GOOD).network_isolation is True
+        assert parse_deployment({**GOOD, "network_isolation": False}).network_isolation is False
+
     def test_registry_endpoint_has_no_deploy_role(self):
         d = parse_deployment({**GOOD, "deploy_role_arn": None})
         assert d.deploy_role_arn is None
@@ -120,6 +124,7 @@ class TestSettings:
             ({"execution_role_arn": "role"}, "execution_role_arn"),
             ({"endpoint": "bad_name"}, "endpoint: 'bad_name'"),
             ({"instance_type": "m5.large"}, "instance_type"),
+            ({"network_isolation": "yes"}, "network_isolation: 'yes': expected true or false"),
         ],
     )
     def test_errors_name_key_value_and_what_is_allowed(self, change, message):

@@ -152,6 +152,19 @@ def test_create_model_needs_an_existing_package(sm: Any) -> None:
     assert "not found" in missing.value.response["Error"]["Message"]
 
 
+def test_create_model_keeps_network_isolation(sm: Any) -> None:
+    arn = _package(sm)
+    role = f"arn:aws:iam::{ACCOUNT}:role/exec"
+    for name, isolated in (("isolated", True), ("open", False)):
+        sm.create_model(
+            ModelName=name,
+            ExecutionRoleArn=role,
+            Containers=[{"ModelPackageName": arn}],
+            EnableNetworkIsolation=isolated,
+        )
+        assert sm.describe_model(ModelName=name)["EnableNetworkIsolation"] is isolated
+
+
 def test_event_source_mapping_does_not_consume_the_queue(aws: None) -> None:
     sqs = boto3.client("sqs", region_name=REGION)
     url = sqs.create_queue(QueueName="q")["QueueUrl"]

@@ -73,6 +73,13 @@ def test_defaults_for_optional_deployment_keys() -> None:
     deployment = parse_config(raw).deployments[0]
     assert deployment.follows == "Approved"
     assert deployment.rollout.strategy == "all_at_once"
+    assert deployment.network_isolation is True  # containers get no network unless a deployment says so
+
+
+def test_network_isolation_may_be_turned_off_per_deployment() -> None:
+    config = parse_config(with_change(f"{DEP}.network_isolation", False))
+    by_name = {d.endpoint: d.network_isolation for d in config.deployments}
+    assert by_name == {"fraud-detector-prod": False, "recommender-prod": True}
 
 
 @pytest.mark.parametrize(
@@ -121,6 +128,8 @@ def test_defaults_for_optional_deployment_keys() -> None:
         (f"{DEP}.follows", "Approved!", f"{DEP}.follows", "lifecycle stage"),
         (f"{DEP}.instance_type", "m5.large", f"{DEP}.instance_type", "ml.m5.large"),
         (f"{DEP}.instance_count", 0, f"{DEP}.instance_count", "from 1 to 100"),
+        (f"{DEP}.network_isolation", "yes", f"{DEP}.network_isolation", "true (the default"),
+        (f"{DEP}.network_isolation", 1, f"{DEP}.network_isolation", "or false"),
         (f"{DEP}.rollout.strategy", "big_bang", f"{DEP}.rollout.strategy", "canary, linear"),
         (f"{DEP}.rollout.step_percent", 60, f"{DEP}.rollout.step_percent", "from 1 to 50"),
         (f"{DEP}.rollout.wait_seconds", 3601, f"{DEP}.rollout.wait_seconds", "from 0 to 3600"),

@@ -108,6 +108,7 @@ def test_function_ships_lambdas_dir_and_carries_the_deployments(synth: Synthesiz
             "require_image_digest": False,
             "model_data_prefix": "s3://mlops-artifacts-111111111111-eu-west-1/fraud/",
         },
+        "network_isolation": True,
     }
     assert deployments["recommender-prod"]["deploy_role_arn"] is None
     assert deployments["recommender-prod"]["follows"] == "Production"
