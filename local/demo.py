@@ -33,7 +33,6 @@ EVALUATIONS = {
 }
 GROUP = "fraud-detector"
 TEAM = "fraud"
-ALARM = f"mlops-{ENDPOINT}-5xx"
 IMAGE = "111111111111.dkr.ecr.eu-west-1.amazonaws.com/fraud-detector:1.4"
 TIMEOUT = 60.0
 # The load generator during each update: 4 threads, bounded by a request count and a time limit.
@@ -254,8 +253,8 @@ class Scenario:
         self.say(f"    endpoint {ENDPOINT}: InService, serving version {to_version}")
         return seen
 
-    def rollout_text(self) -> str:
-        endpoint = self.endpoint() or {}
+    def rollout_text(self, described: dict[str, Any] | None = None) -> str:
+        endpoint = described or self.endpoint() or {}
         policy = (endpoint.get("LastDeploymentConfig") or {}).get("BlueGreenUpdatePolicy") or {}
         shifting = policy.get("TrafficRoutingConfiguration") or {}
         size = (shifting.get("CanarySize") or shifting.get("LinearStepSize") or {}).get("Value")
@@ -401,19 +400,31 @@ class Scenario:
         )
         return {"statuses": seen, "ledger": live}
 
+    @staticmethod
+    def new_fleet_alarm(endpoint: dict[str, Any]) -> str:
+        """The 5XX rollback alarm of the update in progress (named in its DeploymentConfig)."""
+        config = endpoint.get("LastDeploymentConfig") or {}
+        names = [a["AlarmName"] for a in (config.get("AutoRollbackConfiguration") or {}).get("Alarms", [])]
+        return next(n for n in names if n.endswith("-5xx"))
+
     def _alarm_rollback(self) -> dict[str, Any]:
         self.register("v3")
         cloudwatch = self.serving("cloudwatch")
         with self.load("update to v3, rolled back by the alarm"):
             self.set_status(3, "Approved", "hotfix")
-            self.wait("endpoint Updating to v3", lambda: self.status_is("Updating"))
-            self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text()})")
-            # set while the new fleet is provisioned: SageMaker watches alarms from the canary wait on,
-            # so the rollback starts with the canary (and the step does not race the emulator's clock)
-            cloudwatch.set_alarm_state(
-                AlarmName=ALARM, StateValue="ALARM", StateReason="canary 5XX errors above threshold"
+            updating = self.wait(
+                "endpoint Updating to v3",
+                lambda: (e := self.endpoint()) is not None and e["EndpointStatus"] == "Updating" and e,
             )
-            self.say(f"    alarm {ALARM} (account {self.deployment['account']}) -> ALARM")
+            self.say(f"    endpoint {ENDPOINT}: Updating ({self.rollout_text(updating)})")
+            # the deployer made this update's alarms: they watch the new fleet (its EndpointConfigName)
+            # only. Set while the new fleet is provisioned: SageMaker watches alarms from the canary wait
+            # on, so the rollback starts with the canary (and the step does not race the emulator's clock)
+            alarm = self.new_fleet_alarm(updating)
+            cloudwatch.set_alarm_state(
+                AlarmName=alarm, StateValue="ALARM", StateReason="canary 5XX errors above threshold"
+            )
+            self.say(f"    alarm {alarm} (account {self.deployment['account']}) -> ALARM")
             # RollingBack lasts about a second: on a busy machine a poll may miss it, the ledger does not
             seen = self.wait(
                 "endpoint RollingBack (or rolled back)",
@@ -428,7 +439,8 @@ class Scenario:
                 lambda: self.status_is("InService") and self.served_version() == 1,
             )
         rolled = self.wait("ledger: v3 rolled back", lambda: self.ledger_has("rolled_back", 3))
-        cloudwatch.set_alarm_state(AlarmName=ALARM, StateValue="OK", StateReason="recovered")
+        if cloudwatch.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]:
+            cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="recovered")
         self.say(
             f"    endpoint {ENDPOINT}: InService, still serving version 1; ledger: rolled_back ({rolled.get('reason')})"
         )

@@ -12,7 +12,6 @@ from constructs import Construct
 
 from stacks.config import ProjectConfig
 from stacks.constructs.event_forwarding import EndpointEventForwarding
-from stacks.constructs.names import rollback_alarm_names
 from stacks.constructs.rollback_alarms import RollbackAlarms
 from stacks.constructs.serving_roles import DeployAccessRole, ExecutionRole
 
@@ -42,7 +41,6 @@ class ServingStack(Stack):
                 registry_account=registry.account,
                 registry_region=registry.region,
                 endpoints=sorted(d.endpoint for d in in_account),
-                alarm_names=sorted(n for d in in_account for n in rollback_alarm_names(d.endpoint)),
             )
             CfnOutput(self, "ExecutionRoleArn", value=execution.role.role_arn)
             if account != registry.account:

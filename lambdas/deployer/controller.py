@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
-from deployer import names
+from deployer import names, rollback_alarms
 from deployer.events import EndpointChange, ModelPackageChange, Sweep
 from deployer.models import (
     BLOCKING_STATUSES,
@@ -542,10 +542,16 @@ class _Context:
             instance_type=deployment.instance_type,
             instance_count=count,
             execution_role_arn=deployment.execution_role_arn,
-            deployment_config=deployment_config(rollout, deployment.alarms) if endpoint.exists else None,
+            # the rollback alarms watch the new fleet only (its config name, its real variant)
+            deployment_config=deployment_config(rollout, rollback_alarms.alarm_names(config))
+            if endpoint.exists
+            else None,
             rollout_note=note if endpoint.exists else None,
             rollout=rollout.as_dict(),
             network_isolation=deployment.network_isolation,
+            alarm_requests=tuple(rollback_alarms.alarm_requests(deployment.endpoint, config, variant))
+            if endpoint.exists
+            else (),
         )
 
 

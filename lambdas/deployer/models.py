@@ -96,6 +96,8 @@ class DeployPlan:
     rollout_note: str | None = None  # why the rollout differs from the configured one (fleet size)
     rollout: dict[str, Any] = field(default_factory=dict)  # the rollout actually requested
     network_isolation: bool = True  # CreateModel EnableNetworkIsolation
+    # PutMetricAlarm requests of the new fleet's rollback alarms, made before UpdateEndpoint
+    alarm_requests: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from deployer import names
+from deployer import names, rollback_alarms
 from deployer.controller import package_from_summary
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.models import DeployPlan, EndpointView, Package
@@ -113,8 +113,22 @@ def endpoint_view(response: dict[str, Any]) -> EndpointView:
 
 
 class SageMakerGateway:
-    def __init__(self, client_for: Callable[[str, str | None], Any]) -> None:
+    def __init__(
+        self,
+        client_for: Callable[[str, str | None], Any],
+        cloudwatch_for: Callable[[str, str | None], Any] | None = None,
+    ) -> None:
+        """``client_for(region, role)``: SageMaker clients; ``cloudwatch_for``: CloudWatch clients
+        for the new fleet's rollback alarms (None: the alarms are not managed, e.g. in tests)."""
         self._client_for = client_for
+        self._cloudwatch_for = cloudwatch_for
+
+    def _cloudwatch(self, deployment: Deployment) -> Any:
+        assert self._cloudwatch_for is not None
+        try:
+            return self._cloudwatch_for(deployment.region, deployment.deploy_role_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"sts:AssumeRole {deployment.deploy_role_arn}") from exc
 
     def _registry(self, deployment: Deployment) -> Any:
         return self._client_for(deployment.registry_region, None)
@@ -217,6 +231,10 @@ class SageMakerGateway:
             except BotoCoreError as exc:
                 raise translate(exc, "create_endpoint") from exc
         else:
+            if self._cloudwatch_for is not None and plan.alarm_requests:
+                cloudwatch = self._cloudwatch(deployment)
+                for request in plan.alarm_requests:  # before the update: SageMaker reads them from the start
+                    self._call(cloudwatch, "put_metric_alarm", **request)
             self._call(
                 client,
                 "update_endpoint",
@@ -266,6 +284,7 @@ class SageMakerGateway:
                 and self._delete(client, "delete_endpoint_config", EndpointConfigName=name)
             ):
                 deleted.append(name)
+        self._delete_alarms(deployment, [keep_config, *(n for n in deleted)])
         for name, created in models.items():
             token = names.parse(deployment.endpoint, name)
             if (
@@ -276,6 +295,20 @@ class SageMakerGateway:
             ):
                 deleted.append(name)
         return deleted
+
+    def _delete_alarms(self, deployment: Deployment, configs: list[str]) -> None:
+        """The new-fleet alarms of settled deployments: the endpoint is InService on ``configs[0]`` and
+        the others are gone, so no update watches them any more (a redeploy of the same config makes
+        them again). Failures are logged: cleanup never fails a deployment."""
+        if self._cloudwatch_for is None:
+            return
+        alarm_names = [a for c in configs for a in rollback_alarms.alarm_names(c)]
+        try:
+            self._call(self._cloudwatch(deployment), "delete_alarms", AlarmNames=alarm_names)
+        except (TransientError, PermanentError) as exc:
+            log.warning(
+                "alarm cleanup skipped", extra={"endpoint": deployment.endpoint, "reason": exc.reason}
+            )
 
     def _list(self, client: Any, operation: str, key: str, name_key: str, base: str) -> dict[str, datetime]:
         found: dict[str, datetime] = {}

@@ -21,7 +21,10 @@ def build_service(env: Mapping[str, str], clients: ClientFactory) -> DeployerSer
     queue_url = env.get("QUEUE_URL")
     return DeployerService(
         settings=settings,
-        gateway=SageMakerGateway(lambda where, role: clients.client("sagemaker", where, role)),
+        gateway=SageMakerGateway(
+            lambda where, role: clients.client("sagemaker", where, role),
+            lambda where, role: clients.client("cloudwatch", where, role),
+        ),
         ledger=Ledger(_Lazy(lambda: clients.client("dynamodb", region)), settings.ledger_table),
         notifier=Notifier(_Lazy(lambda: clients.client("sns", region)), settings.topic_arn),
         fan_out=QueueFanOut(_Lazy(lambda: clients.client("sqs", region)), queue_url) if queue_url else None,

@@ -25,6 +25,7 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
   own account moto's own check.
 - SSM: ``GetParameter``/``GetParameters``/``GetParameterHistory`` on each parameter named,
   ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
+- CloudWatch: ``PutMetricAlarm`` on the alarm it names, ``DeleteAlarms`` on each alarm.
 
 Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
 DynamoDB item calls (Get/Put/Update/DeleteItem) and Query carry ``dynamodb:LeadingKeys`` (the
@@ -41,6 +42,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.iam.access_control import IAMPolicy, IAMRequest
@@ -297,6 +299,23 @@ def trust_denial(role_arn: str, caller_arn: str, context: dict[str, list[str]]) 
     return None if decision is policy.Decision.ALLOW else message
 
 
+# --- CloudWatch ----------------------------------------------------------------------------------
+
+
+def cloudwatch_requirements(response: Any) -> list[Requirement] | None:
+    """``PutMetricAlarm`` on the alarm it names, ``DeleteAlarms`` on each alarm (the deployer's
+    new-fleet rollback alarms are allowed by name prefix)."""
+    action = response._get_action()
+    prefix = f"{_prefix(response, 'cloudwatch')}:alarm"
+    if action == "PutMetricAlarm":
+        name = response._get_param("AlarmName")
+        return [("cloudwatch:PutMetricAlarm", f"{prefix}:{name}")] if name else None
+    if action == "DeleteAlarms":
+        names = response._get_param("AlarmNames", []) or []
+        return [("cloudwatch:DeleteAlarms", f"{prefix}:{n}") for n in names] or None
+    return None
+
+
 # --- enforcement ------------------------------------------------------------------------------------
 
 
@@ -395,6 +414,7 @@ _SERVICES: list[tuple[type, str, Requirements]] = [
     (SQSResponse, "sqs", sqs_requirements),
     (TokenResponse, "sts", sts_requirements),
     (SimpleSystemManagerResponse, "ssm", ssm_requirements),
+    (CloudWatchResponse, "cloudwatch", cloudwatch_requirements),
 ]
 
 
@@ -405,6 +425,7 @@ def install() -> None:
 
 __all__ = [
     "dynamodb_leading_keys",
+    "cloudwatch_requirements",
     "dynamodb_requirements",
     "install",
     "sns_requirements",

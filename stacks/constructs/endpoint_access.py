@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Stack
+from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 
 GENERATED_NAME_PREFIX = 32  # lambdas/deployer/names.py: "<endpoint[:32]>-<hash>-v<version>-..."
@@ -17,6 +17,21 @@ GENERATED_NAME_PREFIX = 32  # lambdas/deployer/names.py: "<endpoint[:32]>-<hash>
 
 def generated_prefix(endpoint: str) -> str:
     return endpoint[:GENERATED_NAME_PREFIX].rstrip("-").lower()
+
+
+ROLLBACK_ALARM_PREFIX = "mlops-"  # lambdas/deployer/rollback_alarms.py ALARM_PREFIX
+
+
+def rollback_alarm_arn(stack: Stack, *, account: str, region: str) -> str:
+    """Every alarm the deployer may create or delete in one account/region: the ``mlops-`` prefix."""
+    return stack.format_arn(
+        service="cloudwatch",
+        account=account,
+        region=region,
+        resource="alarm",
+        resource_name=f"{ROLLBACK_ALARM_PREFIX}*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )
 
 
 def endpoint_management_statements(
@@ -88,6 +103,18 @@ def endpoint_management_statements(
             actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
             resources=["*"],  # list actions have no resource-level permissions
         ),
+        # The deployer creates each update's rollback alarms (they watch the new fleet only, by its
+        # EndpointConfigName) and deletes them once the endpoint settles: lambdas/deployer/rollback_alarms.py.
+        iam.PolicyStatement(
+            sid="CreateNewFleetRollbackAlarms",
+            actions=["cloudwatch:PutMetricAlarm"],
+            resources=[rollback_alarm_arn(stack, account=account, region=region)],
+        ),
+        iam.PolicyStatement(
+            sid="DeleteNewFleetRollbackAlarms",
+            actions=["cloudwatch:DeleteAlarms"],
+            resources=[rollback_alarm_arn(stack, account=account, region=region)],
+        ),
         iam.PolicyStatement(
             sid="PassOnlyTheExecutionRole",
             actions=["iam:PassRole"],
@@ -101,7 +128,8 @@ ENDPOINT_WILDCARD_REASONS = {
     "id": "AwsSolutions-IAM5",
     "reason": "Models and endpoint configs get generated names '<endpoint>-v<version>-<hash>', so they are "
     "scoped by the endpoint-name prefix; registered versions are '<group>/<n>' of the configured groups; "
-    "ListModels and ListEndpointConfigs support no resource-level permissions.",
+    "ListModels and ListEndpointConfigs support no resource-level permissions; each update's rollback alarms "
+    "are created and deleted under the 'mlops-' name prefix (their names carry the generated config name).",
     "applies_to": [
         {
             "regex": "/^Resource::arn:<AWS::Partition>:sagemaker:[a-z0-9-]+:[0-9]{12}:(model|endpoint-config)/[A-Za-z0-9-]+-\\*$/"
@@ -109,6 +137,7 @@ ENDPOINT_WILDCARD_REASONS = {
         {
             "regex": "/^Resource::arn:<AWS::Partition>:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/\\*$/"
         },
+        {"regex": "/^Resource::arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:mlops-\\*$/"},
         "Resource::*",
     ],
 }

@@ -10,7 +10,11 @@ from aws_cdk import aws_iam as iam
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from stacks.constructs.endpoint_access import ENDPOINT_WILDCARD_REASONS, endpoint_management_statements
+from stacks.constructs.endpoint_access import (
+    ENDPOINT_WILDCARD_REASONS,
+    endpoint_management_statements,
+    rollback_alarm_arn,
+)
 from stacks.constructs.names import (
     ARTIFACT_KEY_ALIAS,
     DEPLOY_ACCESS_ROLE_NAME,
@@ -35,7 +39,6 @@ class ExecutionRole(Construct):
         registry_account: str,
         registry_region: str,
         endpoints: Sequence[str],
-        alarm_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -78,13 +81,9 @@ class ExecutionRole(Construct):
             iam.PolicyStatement(
                 sid="DescribeRollbackAlarms",
                 actions=["cloudwatch:DescribeAlarms"],
-                # by the project's alarm-name prefix (names.rollback_alarm_names): constant in size, where
-                # one ARN per alarm passed IAM's limits at a hundred endpoints in one account
-                resources=[
-                    stack.format_arn(
-                        service="cloudwatch", resource="alarm", resource_name="mlops-*", arn_format=_COLON
-                    )
-                ],
+                # SageMaker reads each update's rollback alarms with the execution role; the deployer
+                # names them per new EndpointConfig under the mlops- prefix (lambdas/deployer/rollback_alarms.py)
+                resources=[rollback_alarm_arn(stack, account=stack.account, region=stack.region)],
             )
         )
         self.role.add_to_policy(
@@ -127,7 +126,8 @@ class ExecutionRole(Construct):
                     "reason": "Artifacts: any object of the central artifact bucket (models of any version may be "
                     "served); the central KMS key is named by alias because its id is unknown here; inference images "
                     "live in AWS-owned ECR registries; endpoint log streams have generated names; "
-                    "ecr:GetAuthorizationToken supports no resource-level permissions; rollback alarms by the project's 'mlops-' "
+                    "ecr:GetAuthorizationToken supports no resource-level permissions; rollback alarms (endpoint-wide ones and "
+                    "each update's new-fleet ones, named after its generated endpoint config) by the project's 'mlops-' "
                     "name prefix and SageMaker endpoint log groups, so the policy does not grow with endpoints.",
                     "applies_to": [
                         {

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from local.demo import ALARM, ENDPOINT, GROUP, Scenario, StepResult
+from local.demo import ENDPOINT, GROUP, Scenario, StepResult
 from local.emulator.up import LocalAws
 
 pytestmark = pytest.mark.skipif(shutil.which("npx") is None, reason="the CDK CLI (npx) is not installed")
@@ -119,7 +119,9 @@ def test_v2_was_an_in_place_canary_update(steps: dict[int, dict[str, Any]]) -> N
     routing = config["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]
     assert (routing["Type"], routing["CanarySize"]) == ("CANARY", {"Type": "CAPACITY_PERCENT", "Value": 25})
     alarms = {a["AlarmName"] for a in config["AutoRollbackConfiguration"]["Alarms"]}
-    assert ALARM in alarms
+    # the new fleet's own alarms, named after its endpoint config (not the endpoint-wide ones)
+    assert {a.rsplit("-", 1)[1] for a in alarms} == {"5xx", "latency"}
+    assert all(a.startswith(f"mlops-{ENDPOINT}-") and "-v2-" in a for a in alarms), alarms
 
 
 def test_rejecting_v2_rolled_back_to_v1(steps: dict[int, dict[str, Any]]) -> None:

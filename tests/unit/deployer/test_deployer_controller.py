@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from deployer import controller, names
+from deployer import controller, names, rollback_alarms
 from deployer.events import ModelPackageChange
 from deployer.models import (
     FAILED,
@@ -340,7 +340,16 @@ class TestUpdate:
         plan = decision.deploy
         assert plan is not None and plan.kind == "update"
         assert plan.variant_name == "Blue" and plan.instance_count == 5
-        assert plan.deployment_config == controller.deployment_config(D.rollout, D.alarms)
+        # rollback alarms of the new fleet only: named after the new config, on its real variant
+        alarms = rollback_alarms.alarm_names(plan.config_name)
+        assert plan.deployment_config == controller.deployment_config(D.rollout, alarms)
+        assert [r["AlarmName"] for r in plan.alarm_requests] == list(alarms)
+        for request in plan.alarm_requests:
+            assert request["Dimensions"] == [
+                {"Name": "EndpointName", "Value": D.endpoint},
+                {"Name": "VariantName", "Value": "Blue"},
+                {"Name": "EndpointConfigName", "Value": plan.config_name},
+            ]
         started = decision.started
         assert started is not None and started.status == IN_PROGRESS
         assert (started.version, started.previous_version, started.serving_version) == (4, 3, 3)

@@ -403,13 +403,15 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
         (LIVE, 1),
     ]
 
-    # an approval that leads to an update: at most 8 calls including the ledger write (STS cached)
+    # an approval that leads to an update: at most 10 calls including the ledger write (STS cached)
+    # and the new fleet's two rollback alarms
     v2 = register(sm)
     counter.take()
     invoke(approval_event(v2))
     calls = counter.take()
     print("approval -> update calls:", calls)
-    assert len(calls) <= 8 and "AssumeRole" not in calls
+    assert len(calls) <= 10 and "AssumeRole" not in calls
+    assert calls.count("PutMetricAlarm") == 2
     assert calls.count("UpdateEndpoint") == 1 and calls.count("PutItem") == 1
     status = serving_sm(SERVING).describe_endpoint(EndpointName="fraud-detector-prod")
     assert status["EndpointStatus"] == "Updating"
@@ -420,19 +422,12 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
     print("duplicate calls:", calls)
     assert len(calls) <= 3 and not WRITE_CALLS & set(calls)
 
-    # the canary trips an alarm: SageMaker rolls back silently to the old config
+    # the canary trips the new fleet's alarm (made by the deployer): SageMaker rolls back silently
     cw = serving_cloudwatch(SERVING)
-    cw.put_metric_alarm(
-        AlarmName=ALARMS[0],
-        MetricName="Invocation5XXErrors",
-        Namespace="AWS/SageMaker",
-        Statistic="Sum",
-        Period=60,
-        EvaluationPeriods=1,
-        Threshold=1,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
-    )
-    cw.set_alarm_state(AlarmName=ALARMS[0], StateValue="ALARM", StateReason="5xx during canary")
+    config = serving_sm(SERVING).describe_endpoint(EndpointName="fraud-detector-prod")["LastDeploymentConfig"]
+    alarm = config["AutoRollbackConfiguration"]["Alarms"][0]["AlarmName"]
+    assert alarm.endswith("-5xx") and cw.describe_alarms(AlarmNames=[alarm])["MetricAlarms"]
+    cw.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="5xx during canary")
     advance()
     advance()
     assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}

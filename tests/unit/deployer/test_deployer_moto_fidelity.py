@@ -121,3 +121,52 @@ def test_served_at_exactly_an_items_timestamp_returns_that_item(moto_aws: None) 
     client = boto3.client("dynamodb", region_name=REGION)
     assert served_at(client, TABLE, first.endpoint_id, first.at) == first
     assert served_at(client, TABLE, second.endpoint_id, second.at) == second
+
+
+def test_new_fleet_alarms_exist_before_the_update_and_go_once_it_settled(
+    world: dict[str, Any],  # noqa: F811
+) -> None:
+    sm = world["sm"]
+    deployment = load_settings(
+        make_env(deployment_json(cross_account=False), topic_arn=world["topic"])
+    ).deployments[0]
+    factory = world["factory"]
+    gateway = SageMakerGateway(
+        lambda region, role: factory.client("sagemaker", region, role),
+        lambda region, role: factory.client("cloudwatch", region, role),
+    )
+    cw = boto3.client("cloudwatch", region_name=REGION)
+    plans = []
+    for version in (1, 2):
+        arn = register(sm)
+        decision = controller.decide(
+            deployment,
+            controller.Package(arn, version, "Approved"),
+            gateway.describe_endpoint(deployment),
+            [],
+        )
+        assert decision.deploy is not None
+        gateway.deploy(deployment, decision.deploy)
+        plans.append(decision.deploy)
+        if version == 1:
+            assert decision.deploy.alarm_requests == ()  # CreateEndpoint: no deployment, no alarms
+            advance()
+    update = plans[1]
+    alarms = cw.describe_alarms(AlarmNamePrefix="mlops-")["MetricAlarms"]
+    assert sorted(a["AlarmName"] for a in alarms) == sorted(
+        [f"mlops-{update.config_name}-5xx", f"mlops-{update.config_name}-latency"]
+    )
+    for alarm in alarms:
+        assert {d["Name"]: d["Value"] for d in alarm["Dimensions"]} == {
+            "EndpointName": deployment.endpoint,
+            "VariantName": "AllTraffic",
+            "EndpointConfigName": update.config_name,
+        }
+    described = sm.describe_endpoint(EndpointName=deployment.endpoint)
+    assert described["EndpointStatus"] == "Updating"
+    assert {
+        a["AlarmName"] for a in described["LastDeploymentConfig"]["AutoRollbackConfiguration"]["Alarms"]
+    } == {a["AlarmName"] for a in alarms}
+    advance()
+    gateway.cleanup(deployment, update.config_name)
+    assert cw.describe_alarms(AlarmNamePrefix="mlops-")["MetricAlarms"] == []

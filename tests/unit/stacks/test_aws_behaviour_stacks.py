@@ -8,8 +8,9 @@ from typing import Any
 
 from stacks.config import load_config
 from stacks.constructs.names import publisher_role_name
-from tests.unit.stacks.policy_helpers import actions_of
+from tests.unit.stacks.policy_helpers import actions_of, render
 from tests.unit.stacks.synth import EXAMPLE_CONFIG, Synthesized, example, synthesize
+from tests.unit.stacks.test_deployer_stacks import role_statements
 from tests.unit.stacks.test_registry_security import role
 
 BOTH = ["SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"]
@@ -53,3 +54,24 @@ def test_publisher_uses_the_artifact_key_only_through_s3_of_the_registry_region(
     assert kms["Effect"] == "Allow"
     assert actions_of(kms) == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+
+
+def test_rollback_alarm_permissions_are_one_prefix_statement_per_action() -> None:
+    """The deployer makes each update's new-fleet alarms and deletes them; SageMaker reads them with the
+    execution role. All under the mlops- prefix of the endpoint's account and region, whatever the
+    number of endpoints."""
+    synth = example()
+    prefix = "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-*"
+    _, access = role(synth, "mlops-deploy-access")
+    by_sid = {s.get("Sid"): s for s in access}
+    assert actions_of(by_sid["CreateNewFleetRollbackAlarms"]) == ["cloudwatch:PutMetricAlarm"]
+    assert actions_of(by_sid["DeleteNewFleetRollbackAlarms"]) == ["cloudwatch:DeleteAlarms"]
+    for sid in ("CreateNewFleetRollbackAlarms", "DeleteNewFleetRollbackAlarms"):
+        assert render(by_sid[sid]["Resource"]) == prefix
+    assert [s for s in access if any(a.startswith("cloudwatch:") for a in actions_of(s))] == [
+        by_sid["CreateNewFleetRollbackAlarms"],
+        by_sid["DeleteNewFleetRollbackAlarms"],
+    ]
+    _, execution = role_statements(synth, "MlopsServing-333333333333-eu-west-1", "mlops-sagemaker-execution")
+    (describe,) = [s for s in execution if "cloudwatch:DescribeAlarms" in actions_of(s)]
+    assert render(describe["Resource"]) == prefix

@@ -185,7 +185,8 @@ def test_execution_role_reads_central_artifacts_and_describes_its_alarms(synth: 
     assert by_sid["DecryptCentralArtifacts"]["Condition"]["ForAnyValue:StringEquals"] == {
         "kms:ResourceAliases": "alias/mlops-artifacts"
     }
-    # the project's alarm-name prefix (mlops-<endpoint>-5xx/-latency): one ARN whatever the endpoints
+    # the project's alarm-name prefix: one ARN whatever the endpoints (each update's new-fleet alarms are
+    # named after its new endpoint config, lambdas/deployer/rollback_alarms.py)
     assert resources_of(by_sid["DescribeRollbackAlarms"]) == [
         "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-*"
     ]
