@@ -15,6 +15,7 @@ from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
 from stacks.constructs.deployments_catalog import DeploymentsCatalog
+from stacks.constructs.endpoint_access import ROLLBACK_ALARM_WILDCARD_REASONS, rollback_alarm_statements
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import (
     DEPLOY_ACCESS_ROLE_NAME,
@@ -132,9 +133,12 @@ class DeployerStack(Stack):
                     execution_role_arn=_role_arn(self, registry.account, EXECUTION_ROLE_NAME),
                 )
             )
+            self.deployer.add_statements(
+                rollback_alarm_statements(self, account=registry.account, regions=local_regions)
+            )
         serving_accounts = sorted({d.account for d in deployments} - {registry.account})
         self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])
-        self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS])
+        self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS, ROLLBACK_ALARM_WILDCARD_REASONS])
         if endpoints:
             self.triggers = DeploymentTriggers(
                 self,

@@ -34,6 +34,33 @@ def rollback_alarm_arn(stack: Stack, *, account: str, region: str) -> str:
     )
 
 
+def rollback_alarm_statements(
+    stack: Stack, *, account: str, regions: Sequence[str]
+) -> list[iam.PolicyStatement]:
+    """The deployer creates each update's rollback alarms (they watch the new fleet only, by its
+    EndpointConfigName) and deletes them once the endpoint settles (lambdas/deployer/rollback_alarms.py):
+    one statement per action, on the mlops- prefix of each region."""
+    resources = [rollback_alarm_arn(stack, account=account, region=r) for r in regions]
+    return [
+        iam.PolicyStatement(
+            sid="CreateNewFleetRollbackAlarms", actions=["cloudwatch:PutMetricAlarm"], resources=resources
+        ),
+        iam.PolicyStatement(
+            sid="DeleteNewFleetRollbackAlarms", actions=["cloudwatch:DeleteAlarms"], resources=resources
+        ),
+    ]
+
+
+ROLLBACK_ALARM_WILDCARD_REASONS = {
+    "id": "AwsSolutions-IAM5",
+    "reason": "Each update's rollback alarms are named after its generated endpoint config, so they are "
+    "created and deleted under the 'mlops-' alarm name prefix.",
+    "applies_to": [
+        {"regex": "/^Resource::arn:<AWS::Partition>:cloudwatch:[a-z0-9-]+:[0-9]{12}:alarm:mlops-\\*$/"},
+    ],
+}
+
+
 def endpoint_management_statements(
     stack: Stack,
     *,
@@ -103,18 +130,7 @@ def endpoint_management_statements(
             actions=["sagemaker:ListModels", "sagemaker:ListEndpointConfigs"],
             resources=["*"],  # list actions have no resource-level permissions
         ),
-        # The deployer creates each update's rollback alarms (they watch the new fleet only, by its
-        # EndpointConfigName) and deletes them once the endpoint settles: lambdas/deployer/rollback_alarms.py.
-        iam.PolicyStatement(
-            sid="CreateNewFleetRollbackAlarms",
-            actions=["cloudwatch:PutMetricAlarm"],
-            resources=[rollback_alarm_arn(stack, account=account, region=region)],
-        ),
-        iam.PolicyStatement(
-            sid="DeleteNewFleetRollbackAlarms",
-            actions=["cloudwatch:DeleteAlarms"],
-            resources=[rollback_alarm_arn(stack, account=account, region=region)],
-        ),
+        *rollback_alarm_statements(stack, account=account, regions=[region]),
         iam.PolicyStatement(
             sid="PassOnlyTheExecutionRole",
             actions=["iam:PassRole"],

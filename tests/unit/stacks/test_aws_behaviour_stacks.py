@@ -75,3 +75,14 @@ def test_rollback_alarm_permissions_are_one_prefix_statement_per_action() -> Non
     _, execution = role_statements(synth, "MlopsServing-333333333333-eu-west-1", "mlops-sagemaker-execution")
     (describe,) = [s for s in execution if "cloudwatch:DescribeAlarms" in actions_of(s)]
     assert render(describe["Resource"]) == prefix
+
+
+def test_the_deployer_role_manages_rollback_alarms_of_registry_account_endpoints() -> None:
+    _, statements = role_statements(example(), "MlopsDeployer", "mlops-deployer")
+    by_sid = {s.get("Sid"): s for s in statements}
+    for sid, action in (
+        ("CreateNewFleetRollbackAlarms", "cloudwatch:PutMetricAlarm"),
+        ("DeleteNewFleetRollbackAlarms", "cloudwatch:DeleteAlarms"),
+    ):
+        assert actions_of(by_sid[sid]) == [action]
+        assert render(by_sid[sid]["Resource"]) == "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:mlops-*"
