@@ -113,7 +113,13 @@ class DeployerFunction(Construct):
         # could not write a single log line (issue 9, finding 9). Only its own log group.
         self.log_group.grant_write(self.role)
         ledger.grant(self.role, "dynamodb:PutItem", "dynamodb:Query")
-        queue.grant_send_messages(self.role)  # the sweep's fan-out
+        # the sweep's fan-out: SendMessage to its own queue (SSE-KMS also needs GenerateDataKey; the
+        # consumer grant above already gives kms:Decrypt). Exact, to keep the policy small.
+        self.role.add_to_policy(
+            iam.PolicyStatement(sid="SweepFanOut", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
+        )
+        if queue.encryption_master_key is not None:
+            queue.encryption_master_key.grant(self.role, "kms:GenerateDataKey")
         topic.grant_publish(self.role)
         self.errors_alarm = cloudwatch.Alarm(
             self,

@@ -39,15 +39,14 @@ def rollback_alarm_statements(
 ) -> list[iam.PolicyStatement]:
     """The deployer creates each update's rollback alarms (they watch the new fleet only, by its
     EndpointConfigName) and deletes them once the endpoint settles (lambdas/deployer/rollback_alarms.py):
-    one statement per action, on the mlops- prefix of each region."""
+    one statement for both actions, on the mlops- prefix of each region."""
     resources = [rollback_alarm_arn(stack, account=account, region=r) for r in regions]
     return [
         iam.PolicyStatement(
-            sid="CreateNewFleetRollbackAlarms", actions=["cloudwatch:PutMetricAlarm"], resources=resources
-        ),
-        iam.PolicyStatement(
-            sid="DeleteNewFleetRollbackAlarms", actions=["cloudwatch:DeleteAlarms"], resources=resources
-        ),
+            sid="NewFleetRollbackAlarms",
+            actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
+            resources=resources,
+        )
     ]
 
 

@@ -56,7 +56,7 @@ def test_publisher_uses_the_artifact_key_only_through_s3_of_the_registry_region(
     assert kms["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
 
 
-def test_rollback_alarm_permissions_are_one_prefix_statement_per_action() -> None:
+def test_rollback_alarm_permissions_are_one_prefix_statement() -> None:
     """The deployer makes each update's new-fleet alarms and deletes them; SageMaker reads them with the
     execution role. All under the mlops- prefix of the endpoint's account and region, whatever the
     number of endpoints."""
@@ -64,13 +64,13 @@ def test_rollback_alarm_permissions_are_one_prefix_statement_per_action() -> Non
     prefix = "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-*"
     _, access = role(synth, "mlops-deploy-access")
     by_sid = {s.get("Sid"): s for s in access}
-    assert actions_of(by_sid["CreateNewFleetRollbackAlarms"]) == ["cloudwatch:PutMetricAlarm"]
-    assert actions_of(by_sid["DeleteNewFleetRollbackAlarms"]) == ["cloudwatch:DeleteAlarms"]
-    for sid in ("CreateNewFleetRollbackAlarms", "DeleteNewFleetRollbackAlarms"):
-        assert render(by_sid[sid]["Resource"]) == prefix
+    assert actions_of(by_sid["NewFleetRollbackAlarms"]) == [
+        "cloudwatch:DeleteAlarms",
+        "cloudwatch:PutMetricAlarm",
+    ]
+    assert render(by_sid["NewFleetRollbackAlarms"]["Resource"]) == prefix
     assert [s for s in access if any(a.startswith("cloudwatch:") for a in actions_of(s))] == [
-        by_sid["CreateNewFleetRollbackAlarms"],
-        by_sid["DeleteNewFleetRollbackAlarms"],
+        by_sid["NewFleetRollbackAlarms"]
     ]
     _, execution = role_statements(synth, "MlopsServing-333333333333-eu-west-1", "mlops-sagemaker-execution")
     (describe,) = [s for s in execution if "cloudwatch:DescribeAlarms" in actions_of(s)]
@@ -80,9 +80,8 @@ def test_rollback_alarm_permissions_are_one_prefix_statement_per_action() -> Non
 def test_the_deployer_role_manages_rollback_alarms_of_registry_account_endpoints() -> None:
     _, statements = role_statements(example(), "MlopsDeployer", "mlops-deployer")
     by_sid = {s.get("Sid"): s for s in statements}
-    for sid, action in (
-        ("CreateNewFleetRollbackAlarms", "cloudwatch:PutMetricAlarm"),
-        ("DeleteNewFleetRollbackAlarms", "cloudwatch:DeleteAlarms"),
-    ):
-        assert actions_of(by_sid[sid]) == [action]
-        assert render(by_sid[sid]["Resource"]) == "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:mlops-*"
+    statement = by_sid["NewFleetRollbackAlarms"]
+    assert actions_of(statement) == ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
+    assert render(statement["Resource"]) == "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:mlops-*"
+    fan_out = by_sid["SweepFanOut"]
+    assert actions_of(fan_out) == ["sqs:SendMessage"]
