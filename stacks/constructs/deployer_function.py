@@ -116,7 +116,8 @@ class DeployerFunction(Construct):
         # the sweep's fan-out: SendMessage to its own queue (SSE-KMS also needs GenerateDataKey; the
         # consumer grant above already gives kms:Decrypt). Exact, to keep the policy small.
         self.role.add_to_policy(
-            iam.PolicyStatement(sid="SweepFanOut", actions=["sqs:SendMessage"], resources=[queue.queue_arn])
+            # no Sid: merged into the consumer's statement on the same queue (policy size budget)
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])
         )
         if queue.encryption_master_key is not None:
             queue.encryption_master_key.grant(self.role, "kms:GenerateDataKey")

@@ -43,7 +43,7 @@ def rollback_alarm_statements(
     resources = [rollback_alarm_arn(stack, account=account, region=r) for r in regions]
     return [
         iam.PolicyStatement(
-            sid="NewFleetRollbackAlarms",
+            sid="RollbackAlarms",
             actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
             resources=resources,
         )
