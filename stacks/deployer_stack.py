@@ -133,8 +133,9 @@ class DeployerStack(Stack):
                     execution_role_arn=_role_arn(self, registry.account, EXECUTION_ROLE_NAME),
                 )
             )
+            # no Sid: the deployer's inline policy is near its size budget (test_deployer_iam_size)
             self.deployer.add_statements(
-                rollback_alarm_statements(self, account=registry.account, regions=local_regions)
+                rollback_alarm_statements(self, account=registry.account, regions=local_regions, sid=None)
             )
         serving_accounts = sorted({d.account for d in deployments} - {registry.account})
         self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])

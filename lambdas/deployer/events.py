@@ -15,8 +15,16 @@ from deployer.errors import MalformedEvent
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
 ENDPOINT_CHANGE = "SageMaker Endpoint State Change"
-# Blue/green progress (stages of a canary/linear/all-at-once update), a separate detail-type:
-# https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html
+# Blue/green progress (stages of a canary/linear/all-at-once update), a separate detail-type, checked
+# against "SageMaker endpoint deployment state change" in
+# https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-deployment-state
+# Its detail carries EndpointName, EndpointArn, EndpointConfigName (the config in service),
+# ProductionVariants (VariantName, CurrentWeight, DesiredWeight, CurrentInstanceCount,
+# DesiredInstanceCount, VariantStatus), EndpointStatus (upper case there: "UPDATING"), CreationTime and
+# LastModifiedTime (epoch milliseconds), Tags and, during a blue/green update, PendingDeploymentSummary
+# (the new EndpointConfigName, StartTime, ProductionVariants). So the rules match it on
+# detail.EndpointName like the endpoint state change; the deployer reads only the endpoint's name and
+# ARN from it and describes the endpoint itself (its status here is neither trusted nor needed).
 ENDPOINT_DEPLOYMENT_CHANGE = "SageMaker Endpoint Deployment State Change"
 SCHEDULED = "Scheduled Event"
 # The sweep fans out: one message per managed endpoint, sent by the deployer to its own queue.

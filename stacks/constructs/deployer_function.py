@@ -114,13 +114,14 @@ class DeployerFunction(Construct):
         self.log_group.grant_write(self.role)
         ledger.grant(self.role, "dynamodb:PutItem", "dynamodb:Query")
         # the sweep's fan-out: SendMessage to its own queue (SSE-KMS also needs GenerateDataKey; the
-        # consumer grant above already gives kms:Decrypt). Exact, to keep the policy small.
+        # consumer grant above already gives kms:Decrypt). Exact, to keep the policy small; the KMS
+        # action as the topic's publish grant names it on the same key, so both merge into one.
         self.role.add_to_policy(
             # no Sid: merged into the consumer's statement on the same queue (policy size budget)
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn])
         )
         if queue.encryption_master_key is not None:
-            queue.encryption_master_key.grant(self.role, "kms:GenerateDataKey")
+            queue.encryption_master_key.grant(self.role, "kms:GenerateDataKey*")
         topic.grant_publish(self.role)
         self.errors_alarm = cloudwatch.Alarm(
             self,
@@ -158,7 +159,7 @@ class DeployerFunction(Construct):
         if role_arns:
             self.role.add_to_policy(
                 iam.PolicyStatement(
-                    sid="AssumeServingAccountDeployAccess",
+                    sid="AssumeDeployAccess",
                     actions=["sts:AssumeRole"],
                     resources=sorted(role_arns),
                 )

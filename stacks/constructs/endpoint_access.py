@@ -35,7 +35,7 @@ def rollback_alarm_arn(stack: Stack, *, account: str, region: str) -> str:
 
 
 def rollback_alarm_statements(
-    stack: Stack, *, account: str, regions: Sequence[str]
+    stack: Stack, *, account: str, regions: Sequence[str], sid: str | None = "RollbackAlarms"
 ) -> list[iam.PolicyStatement]:
     """The deployer creates each update's rollback alarms (they watch the new fleet only, by its
     EndpointConfigName) and deletes them once the endpoint settles (lambdas/deployer/rollback_alarms.py):
@@ -43,7 +43,7 @@ def rollback_alarm_statements(
     resources = [rollback_alarm_arn(stack, account=account, region=r) for r in regions]
     return [
         iam.PolicyStatement(
-            sid="RollbackAlarms",
+            sid=sid,
             actions=["cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms"],
             resources=resources,
         )

@@ -38,7 +38,7 @@ def tagged_endpoint_statements(
     managed_on_create = {"StringEquals": {f"aws:RequestTag/{MANAGED_BY_TAG}": MANAGED_BY}}
     return [
         iam.PolicyStatement(
-            sid="ReadEndpointsOfThisAccount",
+            sid="ReadEndpoints",
             # read-only; a ResourceTag condition would turn "no such endpoint yet" into AccessDenied
             actions=[
                 "sagemaker:DescribeEndpoint",
@@ -48,7 +48,7 @@ def tagged_endpoint_statements(
             resources=[*endpoints, *configs, *models],
         ),
         iam.PolicyStatement(
-            sid="CreateTaggedModelsAndConfigs",
+            sid="CreateTaggedModels",
             actions=["sagemaker:CreateModel", "sagemaker:CreateEndpointConfig", "sagemaker:AddTags"],
             resources=[*models, *configs],
             conditions=generated,
@@ -66,7 +66,7 @@ def tagged_endpoint_statements(
             conditions={"StringEquals": {f"aws:ResourceTag/{MANAGED_BY_TAG}": MANAGED_BY}},
         ),
         iam.PolicyStatement(
-            sid="UseAndCleanUpGeneratedConfigsAndModels",
+            sid="UseAndDeleteGenerated",
             actions=["sagemaker:UpdateEndpoint", "sagemaker:DeleteEndpointConfig", "sagemaker:DeleteModel"],
             resources=[*configs, *models],
             conditions={"Null": {f"aws:ResourceTag/{ENDPOINT_TAG}": "false"}},

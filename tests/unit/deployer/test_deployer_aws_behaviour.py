@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from deployer import controller
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.events import ENDPOINT_DEPLOYMENT_CHANGE, EndpointChange, ModelPackageChange, parse_event
@@ -16,7 +17,6 @@ from deployer.models import FAILED, IN_PROGRESS, SKIPPED, DeployPlan
 from deployer.sagemaker_gateway import SageMakerGateway, translate
 from deployer.service import DeployerService
 from deployer.settings import Deployment, Rollout, parse_rollout
-
 from stacks.config import Rollout as ConfigRollout
 from tests.unit.deployer.deployer_fakes import (
     REGION,
@@ -26,6 +26,7 @@ from tests.unit.deployer.deployer_fakes import (
     FakeLedger,
     FakeNotifier,
     FakeSageMaker,
+    load_event,
     make_deployment,
     make_settings,
     package_arn,
@@ -301,6 +302,36 @@ def test_endpoint_deployment_state_change_is_a_look_again_trigger_for_that_endpo
         }
     )
     assert isinstance(only_resources, EndpointChange) and only_resources.endpoint == "fraud-detector-prod"
+
+
+def test_the_documented_deployment_state_change_event_is_a_look_again_trigger() -> None:
+    """The event as AWS documents it (field set of "SageMaker endpoint deployment state change",
+    https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-deployment-state):
+    EndpointStatus in upper case, epoch-millisecond times, the new config in PendingDeploymentSummary."""
+    event = load_event("endpoint_deployment_state_change")
+    assert event["detail-type"] == ENDPOINT_DEPLOYMENT_CHANGE
+    assert set(event["detail"]) == {
+        "EndpointName",
+        "EndpointArn",
+        "EndpointConfigName",
+        "ProductionVariants",
+        "EndpointStatus",
+        "CreationTime",
+        "LastModifiedTime",
+        "Tags",
+        "PendingDeploymentSummary",
+    }
+    trigger = parse_event(event)
+    assert isinstance(trigger, EndpointChange)
+    assert (trigger.endpoint, trigger.account, trigger.region, trigger.status) == (
+        "fraud-detector-prod",
+        SERVING,
+        REGION,
+        "UPDATING",
+    )
+    # forwarded to the registry's bus: the envelope's account may be rewritten, the ARN still names it
+    forwarded = {**event, "account": "111111111111"}
+    assert parse_event(forwarded) == trigger
 
 
 def test_settings_refuse_a_13_digit_account() -> None:

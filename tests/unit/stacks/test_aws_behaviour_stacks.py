@@ -4,7 +4,11 @@ account-wide roles never move between stacks, the publisher's KMS use is pinned 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 from typing import Any
+
+from moto.events.models import EventPattern
 
 from stacks.config import load_config
 from stacks.constructs.names import publisher_role_name
@@ -13,6 +17,7 @@ from tests.unit.stacks.synth import EXAMPLE_CONFIG, Synthesized, example, synthe
 from tests.unit.stacks.test_deployer_stacks import role_statements
 from tests.unit.stacks.test_registry_security import role
 
+EVENTS = Path(__file__).resolve().parents[2] / "events"
 BOTH = ["SageMaker Endpoint State Change", "SageMaker Endpoint Deployment State Change"]
 
 
@@ -28,6 +33,23 @@ def test_serving_accounts_forward_blue_green_progress_events_too() -> None:
         "detail-type": BOTH,
         "detail": {"EndpointName": ["fraud-detector-prod"]},
     }
+
+
+def test_the_documented_deployment_state_change_event_matches_the_forwarding_and_deployer_rules() -> None:
+    """The event as AWS documents it (tests/events/endpoint_deployment_state_change.json, from
+    https://docs.aws.amazon.com/sagemaker/latest/dg/automating-sagemaker-with-eventbridge.html#eventbridge-deployment-state)
+    carries detail.EndpointName, so the serving account forwards it and the registry's rule takes it."""
+    event = json.loads((EVENTS / "endpoint_deployment_state_change.json").read_text())
+    synth = example()
+    (forward,) = rule_patterns(synth, "MlopsServing-333333333333-eu-west-1")
+    registry = [
+        p for p in rule_patterns(synth, "MlopsDeployer") if p and "EndpointName" in p.get("detail", {})
+    ]
+    assert registry, "the deployer's endpoint rule"
+    for pattern in [forward, *registry]:
+        assert EventPattern.load(json.dumps(pattern)).matches_event(event), pattern
+    other = {**event, "detail": {**event["detail"], "EndpointName": "someone-elses-endpoint"}}
+    assert not EventPattern.load(json.dumps(forward)).matches_event(other)
 
 
 def role_names(synth: Synthesized, stack: str) -> set[str]:
@@ -79,8 +101,7 @@ def test_rollback_alarm_permissions_are_one_prefix_statement() -> None:
 
 def test_the_deployer_role_manages_rollback_alarms_of_registry_account_endpoints() -> None:
     _, statements = role_statements(example(), "MlopsDeployer", "mlops-deployer")
-    by_sid = {s.get("Sid"): s for s in statements}
-    statement = by_sid["RollbackAlarms"]
+    (statement,) = [s for s in statements if any(a.startswith("cloudwatch:") for a in actions_of(s))]
     assert actions_of(statement) == ["cloudwatch:DeleteAlarms", "cloudwatch:PutMetricAlarm"]
     assert render(statement["Resource"]) == "arn:aws:cloudwatch:eu-west-1:111111111111:alarm:mlops-*"
     assert any("sqs:SendMessage" in actions_of(s) for s in statements)  # the sweep's fan-out

@@ -59,7 +59,7 @@ def test_deployer_statements_are_the_same_for_6_and_200_deployments(small_and_la
     assert [s.get("Sid") for s in small] == [s.get("Sid") for s in large]
 
     def without_assume(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return [s for s in statements if s.get("Sid") != "AssumeServingAccountDeployAccess"]
+        return [s for s in statements if s.get("Sid") != "AssumeDeployAccess"]
 
     # identical except the list of serving accounts' deploy-access roles (one ARN per account, not per
     # deployment or team)

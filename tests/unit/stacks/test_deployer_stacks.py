@@ -143,7 +143,7 @@ def test_deployer_assumes_only_serving_deploy_access_roles(synth: Synthesized) -
     assert actions_of(update) == ["sagemaker:UpdateEndpoint"]
     assert resources_of(update) == ["arn:aws:sagemaker:eu-west-1:111111111111:endpoint/*"]
     assert update["Condition"] == {"StringEquals": {"aws:ResourceTag/mlops:managed-by": "mlops-deployer"}}
-    creates = next(s for s in statements if s.get("Sid") == "CreateTaggedModelsAndConfigs")
+    creates = next(s for s in statements if s.get("Sid") == "CreateTaggedModels")
     assert creates["Condition"] == {"Null": {"aws:RequestTag/mlops:endpoint": "false"}}
 
 
