@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-
 from deployer import controller
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.events import ENDPOINT_DEPLOYMENT_CHANGE, EndpointChange, ModelPackageChange, parse_event
@@ -17,6 +16,7 @@ from deployer.models import FAILED, IN_PROGRESS, SKIPPED, DeployPlan
 from deployer.sagemaker_gateway import SageMakerGateway, translate
 from deployer.service import DeployerService
 from deployer.settings import Deployment, Rollout, parse_rollout
+
 from stacks.config import Rollout as ConfigRollout
 from tests.unit.deployer.deployer_fakes import (
     REGION,
