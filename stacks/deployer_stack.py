@@ -16,6 +16,7 @@ from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
 from stacks.constructs.deployments_catalog import DeploymentsCatalog
 from stacks.constructs.endpoint_access import ROLLBACK_ALARM_WILDCARD_REASONS, rollback_alarm_statements
+from stacks.constructs.endpoint_autoscaling import AUTOSCALING_WILDCARD_REASONS, autoscaling_statements
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import (
     DEPLOY_ACCESS_ROLE_NAME,
@@ -137,6 +138,8 @@ class DeployerStack(Stack):
             self.deployer.add_statements(
                 rollback_alarm_statements(self, account=registry.account, regions=local_regions, sid=None)
             )
+            self.deployer.add_statements(autoscaling_statements(self, regions=local_regions))
+            self.deployer.acknowledge_wildcards([AUTOSCALING_WILDCARD_REASONS])
         serving_accounts = sorted({d.account for d in deployments} - {registry.account})
         self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])
         self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS, ROLLBACK_ALARM_WILDCARD_REASONS])

@@ -28,6 +28,7 @@ from deployer.models import (
     EndpointView,
     LedgerEntry,
     Package,
+    ScalingTarget,
 )
 from deployer.settings import Deployment, Rollout
 
@@ -41,6 +42,12 @@ NOT_SERVING = frozenset({"Creating", "Failed"})
 ENDPOINT_GONE = "endpoint disappeared"
 ENDPOINT_FAILED = "endpoint is Failed"
 ENDPOINT_FAILURES = (ENDPOINT_GONE, ENDPOINT_FAILED)
+# Reason prefixes of a change of the serving settings (instance type or count) of a version that
+# already serves, and of one that needs an operator first (it holds nothing back once done).
+CONFIG_CHANGE = "config change"
+CONFIG_CHANGE_REFUSED = "config change needs an operator"
+# https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html
+AUTOSCALING_UPDATE_DOC = "https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html"
 
 Trigger = ModelPackageChange | EndpointChange | Sweep | None
 
@@ -257,6 +264,9 @@ def decide(
 
     desired_token = names.token_of(desired.version, desired.arn)
     if endpoint.exists and endpoint.status == "InService" and d.current == desired_token:
+        change = d.config_change(desired, state, records, cleanup, latest)
+        if change is not None:
+            return change
         if (
             state is None
             or state.serving_package_arn != desired.arn
@@ -277,6 +287,7 @@ def decide(
         # A missing endpoint is recreated after the endpoint itself failed (the operator deleted
         # it, as the failure notice asks), but not after the version itself was refused.
         and (endpoint.exists or not (state.reason or "").startswith(ENDPOINT_FAILURES))
+        and not (state.reason or "").startswith(CONFIG_CHANGE_REFUSED)
     ):
         return done(
             f"version {desired.version} {state.status.replace('_', ' ')} at {state.at or 'the last attempt'}; "
@@ -303,6 +314,12 @@ def decide(
         return done(
             f"endpoint is {endpoint.status}",
             d.record(FAILED, desired, reason=f"endpoint status {endpoint.status!r} needs an operator"),
+        )
+
+    refused = d.autoscaled_type_change()
+    if refused is not None:
+        return done(
+            "instance type change of an autoscaled variant", d.record(FAILED, desired, reason=refused)
         )
 
     plan = d.plan(desired)
@@ -465,13 +482,19 @@ class _Context:
 
         if not endpoint.exists:
             return outcome(FAILED, f"{ENDPOINT_GONE} while the deployment was in progress")
+        change = (pending.reason or "").startswith(CONFIG_CHANGE)
         if endpoint.status == "InService" and endpoint.config_name == pending.endpoint_config:
+            if change:
+                return outcome(
+                    LIVE, f"{CONFIG_CHANGE} is live: version {pending.version} on {endpoint.config_name}"
+                )
             return outcome(LIVE, f"version {pending.version} is live")
         if endpoint.status == "InService":
             why = endpoint.failure_reason or "the update did not complete"
+            what = f"the {CONFIG_CHANGE} ({pending.reason})" if change else f"version {pending.version}"
             return outcome(
                 ROLLED_BACK,
-                f"SageMaker rolled back to {self.current_label} ({why}); version {pending.version} is not retried",
+                f"SageMaker rolled back to {self.current_label} ({why}); {what} is not retried",
             )
         if endpoint.status == "Failed":
             return outcome(FAILED, f"{ENDPOINT_FAILED}: {endpoint.failure_reason or 'no reason given'}")
@@ -512,10 +535,127 @@ class _Context:
             and trigger.has_inference_spec is False
         )
 
+    # --- serving settings (instance type and count) ----------------------------------------------
+
+    def planned_count(self) -> int:
+        """The instance count of a new EndpointConfig: the configured one, unless Application Auto
+        Scaling manages the variant; then the count it scaled to (the autoscaling minimum carries the
+        configured count, see ``config_change``), so an update never fights the scaling policy."""
+        endpoint, configured = self.endpoint, self.deployment.instance_count
+        if not endpoint.exists or endpoint.scaling is None:
+            return configured
+        live = endpoint.desired_instance_count or endpoint.instance_count or configured
+        return min(max(live, endpoint.scaling.min_capacity), endpoint.scaling.max_capacity)
+
+    def setting_changes(self) -> list[str]:
+        """What differs between the configured serving settings and the live ones ([] when unknown)."""
+        endpoint, deployment = self.endpoint, self.deployment
+        changes = []
+        if endpoint.instance_type is not None and endpoint.instance_type != deployment.instance_type:
+            changes.append(f"instance_type {endpoint.instance_type} -> {deployment.instance_type}")
+        live_count = endpoint.desired_instance_count or endpoint.instance_count
+        if endpoint.scaling is None and live_count is not None and live_count != deployment.instance_count:
+            changes.append(f"instance_count {live_count} -> {deployment.instance_count}")
+        return changes
+
+    def autoscaled_type_change(self) -> str | None:
+        """SageMaker fails an UpdateEndpoint that changes the instance type of a variant registered with
+        Application Auto Scaling (AUTOSCALING_UPDATE_DOC): the deployer does not deregister it (that
+        deletes the operator's scaling policies); it says what to do, once."""
+        endpoint, deployment = self.endpoint, self.deployment
+        if endpoint.scaling is None or endpoint.instance_type in (None, deployment.instance_type):
+            return None
+        target = f"endpoint/{deployment.endpoint}/variant/{endpoint.variant_name or DEFAULT_VARIANT}"
+        return (
+            f"{CONFIG_CHANGE_REFUSED}: instance_type {endpoint.instance_type} -> {deployment.instance_type} "
+            f"on a variant registered with Application Auto Scaling ({target}); SageMaker refuses that "
+            f"update ({AUTOSCALING_UPDATE_DOC}). Delete its scaling policies and deregister the scalable "
+            "target; the deployer then rolls the change out; register the target again afterwards"
+        )
+
+    def config_change(
+        self,
+        desired: Package,
+        state: LedgerEntry | None,
+        records: list[LedgerEntry],
+        cleanup: str | None,
+        latest: LedgerEntry | None,
+    ) -> Decision | None:
+        """The endpoint serves the desired version: do its serving settings match the configured ones?
+
+        A changed instance type or count (no autoscaling) rolls out like a new version: a new
+        EndpointConfig, UpdateEndpoint with the configured rollout and alarms, a ledger item whose reason
+        starts with "config change". A count change of an autoscaled variant sets the autoscaling
+        minimum instead (RegisterScalableTarget updates a registered target and moves the capacity into
+        the new range: https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html).
+        A rollout change alone deploys nothing: it is how the next update rolls out.
+        """
+        deployment, endpoint = self.deployment, self.endpoint
+        refused = self.autoscaled_type_change()
+        if refused is not None:
+            entry = self.record(FAILED, desired, reason=refused)
+            new = (entry,) if _is_new(latest, entry) else ()
+            return Decision(reason=refused, records=(*records, *new), cleanup_keep=cleanup)
+        changes = self.setting_changes()
+        if changes:
+            plan = self.plan(desired)
+            pending = next((i for i in self.recent if i.status == IN_PROGRESS), None)
+            if (
+                state is not None
+                and state.status in BLOCKING_STATUSES
+                and pending is not None
+                and pending.endpoint_config == plan.config_name
+            ):
+                return Decision(
+                    reason=f"{CONFIG_CHANGE} ({', '.join(changes)}) {state.status.replace('_', ' ')} at "
+                    f"{state.at or 'the last attempt'}; not retried until the config changes again or a "
+                    "'requested' ledger item asks for it",
+                    records=tuple(records),
+                    cleanup_keep=cleanup,
+                )
+            what = f"{CONFIG_CHANGE}: {', '.join(changes)}"
+            started = self.record(
+                IN_PROGRESS,
+                desired,
+                reason=f"{what}; update of version {desired.version} ({deployment.rollout.strategy}) started",
+                endpoint_config=plan.config_name,
+            )
+            if plan.rollout_note is not None:
+                started = replace(
+                    started,
+                    reason=f"{what}; update of version {desired.version} started: {plan.rollout_note}",
+                    rollout=plan.rollout,
+                )
+            return Decision(
+                reason=f"{what}; update endpoint", records=tuple(records), deploy=plan, started=started
+            )
+        scaling = endpoint.scaling
+        if scaling is not None and scaling.min_capacity != deployment.instance_count:
+            wanted = ScalingTarget(
+                deployment.instance_count, max(scaling.max_capacity, deployment.instance_count)
+            )
+            raised = (
+                f", maximum {scaling.max_capacity} -> {wanted.max_capacity}"
+                if wanted.max_capacity != scaling.max_capacity
+                else ""
+            )
+            reason = (
+                f"{CONFIG_CHANGE}: instance_count {deployment.instance_count} sets the autoscaling minimum "
+                f"{scaling.min_capacity} -> {wanted.min_capacity}{raised} (the variant is autoscaled)"
+            )
+            return Decision(
+                reason=reason,
+                records=tuple(records),
+                scaling=wanted,
+                started=self.record(LIVE, desired, reason=reason),
+                cleanup_keep=cleanup,
+            )
+        return None
+
     def plan(self, desired: Package) -> DeployPlan:
         deployment, endpoint = self.deployment, self.endpoint
         variant = (endpoint.variant_name if endpoint.exists else None) or DEFAULT_VARIANT
-        count = (endpoint.instance_count if endpoint.exists else None) or deployment.instance_count
+        count = self.planned_count()
         model = names.model_name(
             deployment.endpoint,
             desired.version,

@@ -36,6 +36,14 @@ class Package:
 
 
 @dataclass(frozen=True)
+class ScalingTarget:
+    """The Application Auto Scaling target registered for the endpoint's variant (DescribeScalableTargets)."""
+
+    min_capacity: int
+    max_capacity: int
+
+
+@dataclass(frozen=True)
 class EndpointView:
     """What DescribeEndpoint says (``exists=False`` when SageMaker does not know the endpoint)."""
 
@@ -46,6 +54,12 @@ class EndpointView:
     variant_count: int = 0
     instance_count: int | None = None
     failure_reason: str | None = None
+    # The serving settings, read only for an InService endpoint on a deployer-made config: the live
+    # config's instance type (DescribeEndpointConfig), the variant's DesiredInstanceCount, and the
+    # autoscaling target registered for the variant (None: none registered).
+    instance_type: str | None = None
+    desired_instance_count: int | None = None
+    scaling: ScalingTarget | None = None
 
     @property
     def busy(self) -> bool:
@@ -109,7 +123,10 @@ class Decision:
     deploy: DeployPlan | None = None
     started: LedgerEntry | None = None
     cleanup_keep: str | None = None  # endpoint config now in use: older deployer-made ones may go
+    # A count change of an autoscaled variant: the new autoscaling minimum (and maximum, raised only when
+    # below it); ``started`` is written once Application Auto Scaling accepted it.
+    scaling: ScalingTarget | None = None
 
     @property
     def writes(self) -> bool:
-        return bool(self.records or self.deploy or self.cleanup_keep)
+        return bool(self.records or self.deploy or self.cleanup_keep or self.scaling)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,7 +18,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from deployer import names, rollback_alarms
 from deployer.controller import package_from_summary
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
-from deployer.models import DeployPlan, EndpointView, Package
+from deployer.models import DeployPlan, EndpointView, Package, ScalingTarget
 from deployer.settings import Deployment
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,18 @@ class Gateway(Protocol):
 
     def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]: ...
 
+    def update_scaling(self, deployment: Deployment, variant: str, target: ScalingTarget) -> None: ...
+
+
+# Application Auto Scaling's names for a SageMaker variant's instance count:
+# https://docs.aws.amazon.com/autoscaling/application/userguide/services-that-can-integrate-sagemaker.html
+SCALING_NAMESPACE = "sagemaker"
+SCALING_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+
+
+def scaling_resource_id(endpoint: str, variant: str) -> str:
+    return f"endpoint/{endpoint}/variant/{variant}"
+
 
 def translate(exc: Exception, operation: str) -> Exception:
     """Map a botocore error to TransientError / EndpointBusy / PermanentError."""
@@ -101,6 +114,7 @@ def endpoint_view(response: dict[str, Any]) -> EndpointView:
     variants = response.get("ProductionVariants") or []
     first = variants[0] if variants else {}
     count = first.get("CurrentInstanceCount", first.get("DesiredInstanceCount"))
+    desired = first.get("DesiredInstanceCount")
     return EndpointView(
         exists=True,
         status=response.get("EndpointStatus"),
@@ -109,6 +123,7 @@ def endpoint_view(response: dict[str, Any]) -> EndpointView:
         variant_count=len(variants),
         instance_count=int(count) if count else None,
         failure_reason=response.get("FailureReason"),
+        desired_instance_count=int(desired) if desired else None,
     )
 
 
@@ -117,11 +132,15 @@ class SageMakerGateway:
         self,
         client_for: Callable[[str, str | None], Any],
         cloudwatch_for: Callable[[str, str | None], Any] | None = None,
+        autoscaling_for: Callable[[str, str | None], Any] | None = None,
     ) -> None:
         """``client_for(region, role)``: SageMaker clients; ``cloudwatch_for``: CloudWatch clients
-        for the new fleet's rollback alarms (None: the alarms are not managed, e.g. in tests)."""
+        for the new fleet's rollback alarms (None: the alarms are not managed, e.g. in tests);
+        ``autoscaling_for``: Application Auto Scaling clients (same account, region and role as the
+        endpoint's; None: no autoscaling is looked up, every variant counts as not autoscaled)."""
         self._client_for = client_for
         self._cloudwatch_for = cloudwatch_for
+        self._autoscaling_for = autoscaling_for
 
     def _cloudwatch(self, deployment: Deployment) -> Any:
         assert self._cloudwatch_for is not None
@@ -186,7 +205,64 @@ class SageMakerGateway:
             raise translate(exc, "describe_endpoint") from exc
         except BotoCoreError as exc:
             raise translate(exc, "describe_endpoint") from exc
-        return endpoint_view(response)
+        return self._with_serving_settings(deployment, client, endpoint_view(response))
+
+    def _with_serving_settings(self, deployment: Deployment, client: Any, view: EndpointView) -> EndpointView:
+        """The live config's instance type and the variant's autoscaling target, read only where the
+        controller compares them with the configured settings: an InService endpoint with one variant
+        on a config the deployer made (two calls; none for a busy endpoint)."""
+        if (
+            view.status != "InService"
+            or view.variant_count != 1
+            or not view.variant_name
+            or names.parse(deployment.endpoint, view.config_name) is None
+        ):
+            return view
+        config = self._call(client, "describe_endpoint_config", EndpointConfigName=view.config_name)
+        variant: dict[str, Any] = next(
+            (v for v in config.get("ProductionVariants", []) if v.get("VariantName") == view.variant_name), {}
+        )
+        return replace(
+            view, instance_type=variant.get("InstanceType"), scaling=self._scaling(deployment, view)
+        )
+
+    def _scaling(self, deployment: Deployment, view: EndpointView) -> ScalingTarget | None:
+        if self._autoscaling_for is None or not view.variant_name:
+            return None
+        try:
+            client = self._autoscaling_for(deployment.region, deployment.deploy_role_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"sts:AssumeRole {deployment.deploy_role_arn}") from exc
+        response = self._call(
+            client,
+            "describe_scalable_targets",
+            ServiceNamespace=SCALING_NAMESPACE,
+            ResourceIds=[scaling_resource_id(deployment.endpoint, view.variant_name)],
+            ScalableDimension=SCALING_DIMENSION,
+        )
+        targets = response.get("ScalableTargets") or []
+        if not targets:
+            return None
+        return ScalingTarget(int(targets[0]["MinCapacity"]), int(targets[0]["MaxCapacity"]))
+
+    def update_scaling(self, deployment: Deployment, variant: str, target: ScalingTarget) -> None:
+        """RegisterScalableTarget on the registered target: it updates the range (only the values given)
+        and moves the variant's capacity into it.
+        https://docs.aws.amazon.com/autoscaling/application/APIReference/API_RegisterScalableTarget.html"""
+        assert self._autoscaling_for is not None, "a scaling target was read, so a client exists"
+        try:
+            client = self._autoscaling_for(deployment.region, deployment.deploy_role_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"sts:AssumeRole {deployment.deploy_role_arn}") from exc
+        self._call(
+            client,
+            "register_scalable_target",
+            ServiceNamespace=SCALING_NAMESPACE,
+            ResourceId=scaling_resource_id(deployment.endpoint, variant),
+            ScalableDimension=SCALING_DIMENSION,
+            MinCapacity=target.min_capacity,
+            MaxCapacity=target.max_capacity,
+        )
 
     def deploy(self, deployment: Deployment, plan: DeployPlan) -> None:
         """CreateModel, CreateEndpointConfig (both idempotent by name), then Update/CreateEndpoint."""

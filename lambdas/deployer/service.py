@@ -27,13 +27,15 @@ from deployer.events import (
     reconcile_message,
 )
 from deployer.ledger import Ledger
-from deployer.models import FAILED, SKIPPED, Decision, LedgerEntry
+from deployer.models import FAILED, SKIPPED, Decision, EndpointView, LedgerEntry
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import Gateway, translate
 from deployer.settings import Deployment, InvalidDeployment, Settings
 
 log = logging.getLogger(__name__)
 
+# Reason prefix of an autoscaling minimum Application Auto Scaling refused.
+REFUSED_SCALING = "config change: AWS refused the autoscaling minimum"
 # Reason prefix of a version the admission checks refused (deployer.admission).
 ADMISSION_REFUSED = "admission refused"
 # Stop starting new work when less than this is left of the invocation; the rest is redelivered.
@@ -178,6 +180,8 @@ class DeployerService:
             self._write(record)
         if decision.deploy is not None:
             self._deploy(deployment, decision, recent)
+        elif decision.scaling is not None:
+            self._scale(deployment, decision, endpoint, recent)
         if decision.cleanup_keep:
             deleted = self.gateway.cleanup(deployment, decision.cleanup_keep)
             if deleted:
@@ -225,6 +229,20 @@ class DeployerService:
             return
         except PermanentError as exc:
             self._write(controller.failed_start(decision, exc.reason))
+            return
+        self._write(decision.started)
+
+    def _scale(
+        self, deployment: Deployment, decision: Decision, endpoint: EndpointView, recent: list[LedgerEntry]
+    ) -> None:
+        """A count change of an autoscaled variant: the new autoscaling minimum, then the ledger item."""
+        assert decision.scaling is not None and decision.started is not None
+        try:
+            self.gateway.update_scaling(deployment, endpoint.variant_name or "AllTraffic", decision.scaling)
+        except PermanentError as exc:
+            entry = replace(decision.started, status=FAILED, reason=f"{REFUSED_SCALING}: {exc.reason}")
+            if not recent or (recent[0].status, recent[0].reason) != (entry.status, entry.reason):
+                self._write(entry)  # once, not at every look
             return
         self._write(decision.started)
 

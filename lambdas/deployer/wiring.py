@@ -24,6 +24,7 @@ def build_service(env: Mapping[str, str], clients: ClientFactory) -> DeployerSer
         gateway=SageMakerGateway(
             lambda where, role: clients.client("sagemaker", where, role),
             lambda where, role: clients.client("cloudwatch", where, role),
+            autoscaling_for=lambda where, role: clients.client("application-autoscaling", where, role),
         ),
         ledger=Ledger(_Lazy(lambda: clients.client("dynamodb", region)), settings.ledger_table),
         notifier=Notifier(_Lazy(lambda: clients.client("sns", region)), settings.topic_arn),

@@ -26,13 +26,16 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
 - SSM: ``GetParameter``/``GetParameters``/``GetParameterHistory`` on each parameter named,
   ``GetParametersByPath`` on the path (``parameter/<path>``), as AWS authorizes them.
 - CloudWatch: ``PutMetricAlarm`` on the alarm it names, ``DeleteAlarms`` on each alarm.
+- Application Auto Scaling: ``DescribeScalableTargets`` on ``*``; ``RegisterScalableTarget`` on the
+  registered target's ARN (``*`` for a new one), with ``application-autoscaling:service-namespace`` and
+  ``application-autoscaling:scalable-dimension`` from the request.
 
 Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
 DynamoDB item calls (Get/Put/Update/DeleteItem) and Query carry ``dynamodb:LeadingKeys`` (the
 partition key value they name), so a role limited to its own partition keys is limited here too.
 Not evaluated: resource policies (queue, topic, key policies), KMS grants, other service condition
 keys (``dynamodb:Attributes``, ``dynamodb:Select``, ...). Denials are worded as AWS words them: DynamoDB
-``AccessDeniedException`` (HTTP 400; SSM too), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
+``AccessDeniedException`` (HTTP 400; SSM and Application Auto Scaling too), SNS ``AuthorizationError``, SQS and STS ``AccessDenied`` (403).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlparse
 
+from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
@@ -266,6 +270,39 @@ def ssm_requirements(response: Any) -> list[Requirement] | None:
     return None
 
 
+# --- Application Auto Scaling ----------------------------------------------------------------------
+
+
+def autoscaling_requirements(response: Any) -> list[Requirement] | None:
+    """DescribeScalableTargets has no resource-level permissions (``*``); RegisterScalableTarget is
+    authorized against the scalable target's ARN when it updates a registered target, else against
+    ``*`` (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapplicationautoscaling.html)."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+
+    action = response._get_action()
+    if action == "DescribeScalableTargets":
+        return [("application-autoscaling:DescribeScalableTargets", "*")]
+    if action != "RegisterScalableTarget":
+        return None
+    resource_id, dimension = response._get_param("ResourceId"), response._get_param("ScalableDimension")
+    backend = applicationautoscaling_backends[response.current_account][response.region]
+    target = (backend.targets.get(dimension) or {}).get(resource_id)
+    return [("application-autoscaling:RegisterScalableTarget", target.arn if target is not None else "*")]
+
+
+def autoscaling_context(response: Any) -> dict[str, list[str]]:
+    """``application-autoscaling:service-namespace`` and ``:scalable-dimension`` of a request that names them."""
+    context = {}
+    for key, param in (
+        ("service-namespace", "ServiceNamespace"),
+        ("scalable-dimension", "ScalableDimension"),
+    ):
+        value = response._get_param(param)
+        if value:
+            context[f"application-autoscaling:{key}"] = [str(value)]
+    return context
+
+
 def _account_of(role_arn: str) -> str | None:
     m = re.match(r"^arn:[^:]+:iam::(\d{12}):role/", role_arn)
     return m.group(1) if m else None
@@ -327,7 +364,7 @@ class _QueryAccessDenied(AccessDeniedError):
 
 
 def _denied(service: str, message: str) -> Exception:
-    if service in ("dynamodb", "ssm"):
+    if service in ("dynamodb", "ssm", "application-autoscaling"):
         return JsonRESTError("AccessDeniedException", message)  # HTTP 400
     if service == "sqs":
         error = JsonRESTError("AccessDenied", message)
@@ -367,6 +404,8 @@ class _ResourceIAMRequest(IAMRequest):
             leading = dynamodb_leading_keys(self.response)
             if leading is not None:
                 context["dynamodb:LeadingKeys"] = leading
+        if self.service == "application-autoscaling":
+            context.update(autoscaling_context(self.response))
         for action, target in needed:
             message = denial(docs, action, target, context, caller_arn)
             if message is not None:
@@ -415,6 +454,7 @@ _SERVICES: list[tuple[type, str, Requirements]] = [
     (TokenResponse, "sts", sts_requirements),
     (SimpleSystemManagerResponse, "ssm", ssm_requirements),
     (CloudWatchResponse, "cloudwatch", cloudwatch_requirements),
+    (ApplicationAutoScalingResponse, "application-autoscaling", autoscaling_requirements),
 ]
 
 

@@ -15,6 +15,7 @@ from stacks.constructs.endpoint_access import (
     endpoint_management_statements,
     rollback_alarm_arn,
 )
+from stacks.constructs.endpoint_autoscaling import AUTOSCALING_WILDCARD_REASONS, autoscaling_statements
 from stacks.constructs.names import (
     ARTIFACT_KEY_ALIAS,
     DEPLOY_ACCESS_ROLE_NAME,
@@ -195,6 +196,8 @@ class DeployAccessRole(Construct):
             groups=groups,
         ):
             self.role.add_to_policy(statement)
+        for statement in autoscaling_statements(stack, regions=[stack.region]):
+            self.role.add_to_policy(statement)
         NagSuppressions.add_resource_suppressions(
-            self.role, [ENDPOINT_WILDCARD_REASONS], apply_to_children=True
+            self.role, [ENDPOINT_WILDCARD_REASONS, AUTOSCALING_WILDCARD_REASONS], apply_to_children=True
         )

@@ -21,7 +21,7 @@ from typing import Any
 from deployer.errors import EndpointBusy, PermanentError
 from deployer.events import EndpointChange, ModelPackageChange, Sweep
 from deployer.ledger import endpoint_id, format_at
-from deployer.models import DeployPlan, EndpointView, LedgerEntry, Package
+from deployer.models import DeployPlan, EndpointView, LedgerEntry, Package, ScalingTarget
 from deployer.settings import Deployment, Rollout, Settings
 
 EVENTS_DIR = Path(__file__).resolve().parents[2] / "events"
@@ -125,6 +125,7 @@ class FakeEndpoint:
     fail_pending: bool = False
     failure_reason: str | None = None
     extra_variants: int = 0
+    scaling: ScalingTarget | None = None  # an Application Auto Scaling target on the variant
 
 
 @dataclass
@@ -140,6 +141,7 @@ class FakeSageMaker:
     update_targets: dict[str, list[str]] = field(default_factory=dict)
     rolled_back_packages: set[str] = field(default_factory=set)  # updates made to fail (fail_next)
     described_packages: list[str] = field(default_factory=list)
+    sizing: dict[str, tuple[str, int]] = field(default_factory=dict)  # config -> (type, count)
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     # registry
@@ -168,6 +170,7 @@ class FakeSageMaker:
         ep = self.endpoints.get(deployment.endpoint)
         if ep is None:
             return EndpointView(exists=False)
+        sizing = self.sizing.get(ep.config) if ep.status == "InService" else None
         return EndpointView(
             exists=True,
             status=ep.status,
@@ -176,7 +179,17 @@ class FakeSageMaker:
             variant_count=1 + ep.extra_variants,
             instance_count=ep.instance_count,
             failure_reason=ep.failure_reason,
+            instance_type=sizing[0] if sizing else None,
+            desired_instance_count=ep.instance_count if sizing else None,
+            scaling=ep.scaling if sizing else None,
         )
+
+    def update_scaling(self, deployment: Deployment, variant: str, target: ScalingTarget) -> None:
+        """RegisterScalableTarget on a registered target: the range changes and the capacity moves into it."""
+        self.calls.append(("register_scalable_target", {"variant": variant, "target": target}))
+        ep = self.endpoints[deployment.endpoint]
+        ep.scaling = target
+        ep.instance_count = min(max(ep.instance_count, target.min_capacity), target.max_capacity)
 
     def deploy(self, deployment: Deployment, plan: DeployPlan) -> None:
         name = deployment.endpoint
@@ -190,6 +203,7 @@ class FakeSageMaker:
         self.models.setdefault(plan.model_name, plan.package.arn)
         self.calls.append(("create_endpoint_config", {"name": plan.config_name}))
         self.configs.setdefault(plan.config_name, (plan.model_name, next(self._seq)))
+        self.sizing.setdefault(plan.config_name, (plan.instance_type, plan.instance_count))
         if plan.kind == "create":
             self.calls.append(("create_endpoint", {"endpoint": name, "config": plan.config_name}))
             if ep is not None:
@@ -211,9 +225,9 @@ class FakeSageMaker:
             self.violations.append(f"UpdateEndpoint on {ep.status} endpoint {name}")
             raise EndpointBusy("update_endpoint: Cannot update in-progress endpoint")
         targets = self.update_targets.setdefault(name, [])
-        if targets and targets[-1] == plan.package.arn:
-            self.violations.append(f"UpdateEndpoint twice in a row for {plan.package.arn} on {name}")
-        targets.append(plan.package.arn)
+        if targets and targets[-1] == plan.config_name:
+            self.violations.append(f"UpdateEndpoint twice in a row to {plan.config_name} on {name}")
+        targets.append(plan.config_name)
         ep.status, ep.pending_config, ep.failure_reason = "Updating", plan.config_name, None
         ep.fail_pending = name in self.fail_next_update
         if ep.fail_pending:
@@ -275,6 +289,8 @@ class FakeSageMaker:
             ep.status = "RollingBack"
         elif ep.status == "Updating":
             ep.status, ep.config, ep.pending_config = "InService", ep.pending_config or ep.config, None
+            if ep.config in self.sizing and ep.scaling is None:  # the new fleet's size
+                ep.instance_count = self.sizing[ep.config][1]
         elif ep.status == "RollingBack":
             ep.status, ep.pending_config, ep.fail_pending = "InService", None, False
             ep.failure_reason = "Alarm mlops-fraud-detector-prod-5xx went into ALARM during canary"

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 from deployer import controller
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.events import ENDPOINT_DEPLOYMENT_CHANGE, EndpointChange, ModelPackageChange, parse_event
-from deployer.models import FAILED, IN_PROGRESS, SKIPPED, DeployPlan
+from deployer.models import FAILED, IN_PROGRESS, SKIPPED, DeployPlan, ScalingTarget
 from deployer.sagemaker_gateway import SageMakerGateway, translate
 from deployer.service import DeployerService
 from deployer.settings import Deployment, Rollout, parse_rollout
@@ -52,6 +52,7 @@ def serving_endpoint(sm: FakeSageMaker, deployment: Deployment, version: int, **
     assert plan is not None
     sm.models[plan.model_name] = plan.package.arn
     sm.configs[plan.config_name] = (plan.model_name, -version)
+    sm.sizing[plan.config_name] = (plan.instance_type, plan.instance_count)
     sm.endpoints[deployment.endpoint] = FakeEndpoint(
         deployment.endpoint, "InService", plan.config_name, **fields
     )
@@ -105,7 +106,8 @@ def test_an_autoscaled_down_fleet_too_small_for_the_canary_is_updated_all_at_onc
 ) -> None:
     service = DeployerService(make_settings(deployment), sagemaker, ledger, notifier)  # type: ignore[arg-type]
     approve(sagemaker, 2)
-    serving_endpoint(sagemaker, deployment, 1, instance_count=1)  # configured 2, autoscaled to 1
+    # configured 2, autoscaled to 1 (a scalable target with minimum 1)
+    serving_endpoint(sagemaker, deployment, 1, instance_count=1, scaling=ScalingTarget(1, 4))
     service.handle_trigger(SWEEP)
     (update,) = [c for c in sagemaker.calls if c[0] == "update_endpoint"]
     policy = update[1]["dc"]["BlueGreenUpdatePolicy"]
@@ -121,7 +123,7 @@ def test_a_fleet_large_enough_keeps_the_canary(
 ) -> None:
     service = DeployerService(make_settings(deployment), sagemaker, ledger, notifier)  # type: ignore[arg-type]
     approve(sagemaker, 2)
-    serving_endpoint(sagemaker, deployment, 1, instance_count=4)
+    serving_endpoint(sagemaker, deployment, 1, instance_count=4, scaling=ScalingTarget(2, 6))
     service.handle_trigger(SWEEP)
     (update,) = [c for c in sagemaker.calls if c[0] == "update_endpoint"]
     routing = update[1]["dc"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]

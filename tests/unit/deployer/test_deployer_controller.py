@@ -18,6 +18,7 @@ from deployer.models import (
     EndpointView,
     LedgerEntry,
     Package,
+    ScalingTarget,
 )
 from deployer.settings import Rollout
 
@@ -336,7 +337,8 @@ class TestBusy:
 
 class TestUpdate:
     def test_newer_version_updates_in_place_keeping_variant_and_autoscaled_count(self):
-        decision = controller.decide(D, pkg(4), serving(3, count=5), [item(LIVE, 3, serving_version=3)])
+        autoscaled = serving(3, count=5, scaling=ScalingTarget(2, 8))
+        decision = controller.decide(D, pkg(4), autoscaled, [item(LIVE, 3, serving_version=3)])
         plan = decision.deploy
         assert plan is not None and plan.kind == "update"
         assert plan.variant_name == "Blue" and plan.instance_count == 5
@@ -530,3 +532,134 @@ def test_records_carry_the_endpoint_identity():
         D.region,
         GROUP,
     )
+
+
+# --- config changes: the serving settings are desired state too --------------------------------------
+
+
+def live(version: int = 3, *, instance_type: str = "ml.m5.large", count: int = 2, **kw) -> EndpointView:
+    """An InService endpoint serving ``version`` as the gateway reads it: with its live instance type."""
+    return serving(version, count=count, instance_type=instance_type, desired_instance_count=count, **kw)
+
+
+class TestConfigChange:
+    RECENT = [item(LIVE, 3, serving_version=3)]
+
+    def test_settings_that_match_write_nothing(self):
+        assert not controller.decide(D, pkg(3), live(), self.RECENT).writes
+
+    def test_an_instance_type_change_rolls_out_the_same_version_blue_green(self):
+        bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
+        decision = controller.decide(bigger, pkg(3), live(), self.RECENT)
+        plan = decision.deploy
+        assert plan is not None and plan.kind == "update" and plan.package.version == 3
+        assert plan.instance_type == "ml.m5.xlarge" and plan.instance_count == 2
+        assert plan.variant_name == "Blue"  # blue/green guardrails need the variant name kept
+        assert plan.config_name != live().config_name
+        assert plan.deployment_config == controller.deployment_config(D.rollout, D.alarms)
+        started = decision.started
+        assert started is not None and started.status == IN_PROGRESS
+        assert started.reason == (
+            "config change: instance_type ml.m5.large -> ml.m5.xlarge; update of version 3 (canary) started"
+        )
+        assert (started.version, started.serving_version, started.endpoint_config) == (3, 3, plan.config_name)
+
+    def test_a_count_change_without_autoscaling_rolls_out_a_new_fleet(self):
+        four = dataclasses.replace(D, instance_count=4)
+        decision = controller.decide(four, pkg(3), live(), self.RECENT)
+        assert decision.deploy is not None and decision.deploy.instance_count == 4
+        assert decision.started is not None
+        assert (decision.started.reason or "").startswith("config change: instance_count 2 -> 4;")
+
+    def test_a_count_change_of_an_autoscaled_variant_moves_the_autoscaling_minimum_not_the_fleet(self):
+        four = dataclasses.replace(D, instance_count=4)
+        endpoint = live(count=3, scaling=ScalingTarget(2, 6))  # scaled to 3 by its policy
+        decision = controller.decide(four, pkg(3), endpoint, self.RECENT)
+        assert decision.deploy is None
+        assert decision.scaling == ScalingTarget(4, 6)
+        assert decision.started is not None and decision.started.status == LIVE
+        assert "autoscaling minimum 2 -> 4" in (decision.started.reason or "")
+
+    def test_a_minimum_above_the_maximum_raises_the_maximum_and_says_so(self):
+        eight = dataclasses.replace(D, instance_count=8)
+        decision = controller.decide(eight, pkg(3), live(scaling=ScalingTarget(2, 6)), self.RECENT)
+        assert decision.scaling == ScalingTarget(8, 8)
+        assert "maximum 6 -> 8" in (decision.started.reason or "")  # type: ignore[union-attr]
+
+    def test_an_autoscaled_count_that_differs_from_the_config_is_not_a_change(self):
+        endpoint = live(count=5, scaling=ScalingTarget(2, 6))  # minimum = configured count
+        assert not controller.decide(D, pkg(3), endpoint, self.RECENT).writes
+
+    def test_an_instance_type_change_of_an_autoscaled_variant_needs_the_operator_once(self):
+        bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
+        endpoint = live(scaling=ScalingTarget(2, 6))
+        decision = controller.decide(bigger, pkg(3), endpoint, self.RECENT)
+        assert decision.deploy is None and decision.scaling is None
+        (refused,) = decision.records
+        assert refused.status == FAILED
+        assert (refused.reason or "").startswith(controller.CONFIG_CHANGE_REFUSED)
+        assert "endpoint/fraud-detector-prod/variant/Blue" in (refused.reason or "")
+        assert controller.AUTOSCALING_UPDATE_DOC in (refused.reason or "")
+        again = controller.decide(bigger, pkg(3), endpoint, [refused, *self.RECENT])
+        assert not again.records  # written once
+        # the operator deregistered the target: the change rolls out, nothing holds it back
+        then = controller.decide(bigger, pkg(3), live(), [refused, *self.RECENT])
+        assert then.deploy is not None and then.deploy.instance_type == "ml.m5.xlarge"
+
+    def test_a_new_version_on_an_autoscaled_variant_with_a_new_instance_type_is_refused_not_attempted(self):
+        bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
+        decision = controller.decide(bigger, pkg(4), live(scaling=ScalingTarget(2, 6)), self.RECENT)
+        assert decision.deploy is None
+        assert [r.status for r in decision.records] == [FAILED]
+        # once deregistered, version 4 is not held back by that refusal
+        then = controller.decide(bigger, pkg(4), live(), [decision.records[0], *self.RECENT])
+        assert then.deploy is not None and then.deploy.package.version == 4
+
+    def test_a_new_version_takes_the_configured_count_when_not_autoscaled(self):
+        four = dataclasses.replace(D, instance_count=4)
+        decision = controller.decide(four, pkg(4), live(), self.RECENT)
+        assert decision.deploy is not None and decision.deploy.instance_count == 4
+
+    def test_the_config_change_goes_live_with_its_own_reason(self):
+        bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
+        started = controller.decide(bigger, pkg(3), live(), self.RECENT).started
+        assert started is not None
+        after = EndpointView(
+            exists=True,
+            status="InService",
+            config_name=started.endpoint_config,
+            variant_name="Blue",
+            variant_count=1,
+            instance_count=2,
+            instance_type="ml.m5.xlarge",
+            desired_instance_count=2,
+        )
+        decision = controller.decide(bigger, pkg(3), after, [started, *self.RECENT])
+        (done,) = decision.records
+        assert done.status == LIVE and (done.reason or "").startswith("config change is live: version 3")
+        assert decision.deploy is None and decision.cleanup_keep == started.endpoint_config
+
+    def test_a_rolled_back_config_change_is_not_retried_until_the_config_changes_again(self):
+        bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
+        started = controller.decide(bigger, pkg(3), live(), self.RECENT).started
+        assert started is not None
+        rolled_back = controller.decide(bigger, pkg(3), live(), [started, *self.RECENT]).records
+        assert [r.status for r in rolled_back] == [ROLLED_BACK]
+        assert "the config change (config change: instance_type" in (rolled_back[0].reason or "")
+        recent = [*rolled_back, started, *self.RECENT]
+        held = controller.decide(bigger, pkg(3), live(), recent)
+        assert not held.writes and "not retried" in held.reason
+        other = dataclasses.replace(D, instance_type="ml.c5.xlarge")  # a different change: tried
+        assert controller.decide(other, pkg(3), live(), recent).deploy is not None
+        retry = item(REQUESTED, 3, serving_version=3)  # `mlops retry`
+        assert controller.decide(bigger, pkg(3), live(), [retry, *recent]).deploy is not None
+
+    def test_a_rollout_change_alone_deploys_nothing(self):
+        linear = dataclasses.replace(D, rollout=Rollout("linear", step_percent=50, wait_seconds=60))
+        assert not controller.decide(linear, pkg(3), live(), self.RECENT).writes
+
+    def test_unknown_live_settings_are_not_a_change(self):
+        # the gateway reads them only for an InService endpoint on a deployer-made config
+        assert not controller.decide(
+            dataclasses.replace(D, instance_type="ml.m5.xlarge"), pkg(3), serving(3), self.RECENT
+        ).writes

@@ -403,14 +403,15 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
         (LIVE, 1),
     ]
 
-    # an approval that leads to an update: at most 10 calls including the ledger write (STS cached)
-    # and the new fleet's two rollback alarms
+    # an approval that leads to an update: at most 12 calls including the ledger write (STS cached),
+    # the new fleet's two rollback alarms and two reads of the live serving settings
+    # (DescribeEndpointConfig, DescribeScalableTargets)
     v2 = register(sm)
     counter.take()
     invoke(approval_event(v2))
     calls = counter.take()
     print("approval -> update calls:", calls)
-    assert len(calls) <= 10 and "AssumeRole" not in calls
+    assert len(calls) <= 12 and "AssumeRole" not in calls
     assert calls.count("PutMetricAlarm") == 2
     assert calls.count("UpdateEndpoint") == 1 and calls.count("PutItem") == 1
     status = serving_sm(SERVING).describe_endpoint(EndpointName="fraud-detector-prod")
@@ -498,3 +499,123 @@ def test_handler_reports_only_transient_failures(world, monkeypatch):
     monkeypatch.setattr("deployer.sagemaker_gateway.SageMakerGateway.describe_endpoint", throttled)
     result = handler.handler(sqs_event(bad, load_event("scheduled_sweep"), ids=["a", "b"]), LambdaContext())
     assert result == {"batchItemFailures": [{"itemIdentifier": "a"}, {"itemIdentifier": "b"}]}
+
+
+# --- config changes reach live endpoints ----------------------------------------------------------------
+
+
+def new_sandbox(monkeypatch: pytest.MonkeyPatch, *deployments: dict[str, Any], topic_arn: str) -> None:
+    """What `cdk deploy` of a changed config does to the deployer: new code (deployments.json), so
+    new sandboxes that read the new settings."""
+    for key, value in make_env(*deployments, topic_arn=topic_arn).items():
+        monkeypatch.setenv(key, value)
+    handler._SERVICE = None
+
+
+def sweep_event() -> dict[str, Any]:
+    return load_event("scheduled_sweep")
+
+
+def live_variant(account: str, endpoint: str = "fraud-detector-prod") -> dict[str, Any]:
+    sm = serving_sm(account)
+    described = sm.describe_endpoint(EndpointName=endpoint)
+    config = sm.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
+    return {**config["ProductionVariants"][0], "EndpointStatus": described["EndpointStatus"]}
+
+
+def serving_autoscaling(account: str) -> Any:
+    creds = boto3.client("sts", region_name=REGION).assume_role(
+        RoleArn=f"arn:aws:iam::{account}:role/inspector", RoleSessionName="test"
+    )["Credentials"]
+    return boto3.client(
+        "application-autoscaling",
+        region_name=REGION,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+    )
+
+
+def _deployed_v1(world: dict[str, Any], monkeypatch: pytest.MonkeyPatch, **settings: Any) -> None:
+    new_sandbox(monkeypatch, deployment_json(**settings), topic_arn=world["topic"])
+    assert invoke(approval_event(register(world["sm"]))) == {"batchItemFailures": []}
+    advance()
+    assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}
+
+
+def test_an_instance_type_change_rolls_out_blue_green_at_the_next_sweep(world, monkeypatch):
+    _deployed_v1(world, monkeypatch)
+    assert live_variant(SERVING)["InstanceType"] == "ml.m5.large"
+    invoke(sweep_event())
+    assert [i.status for i in ledger_items("fraud-detector-prod", SERVING)] == [IN_PROGRESS, LIVE]
+
+    new_sandbox(monkeypatch, deployment_json(instance_type="ml.m5.xlarge"), topic_arn=world["topic"])
+    assert invoke(sweep_event()) == {"batchItemFailures": []}
+    started = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert started.status == IN_PROGRESS and started.version == 1 and started.serving_version == 1
+    assert started.reason == (
+        "config change: instance_type ml.m5.large -> ml.m5.xlarge; update of version 1 (canary) started"
+    )
+    assert live_variant(SERVING)["EndpointStatus"] == "Updating"
+    advance()
+    assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}
+    variant = live_variant(SERVING)
+    assert (variant["InstanceType"], variant["InitialInstanceCount"], variant["VariantName"]) == (
+        "ml.m5.xlarge",
+        2,
+        "AllTraffic",
+    )
+    done = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert done.status == LIVE and (done.reason or "").startswith("config change is live: version 1")
+    world["counter"].take()
+    invoke(sweep_event())  # settled: nothing more to do
+    assert not WRITE_CALLS & set(world["counter"].take())
+
+
+def test_a_count_change_without_autoscaling_rolls_out_a_new_fleet(world, monkeypatch):
+    _deployed_v1(world, monkeypatch)
+    new_sandbox(monkeypatch, deployment_json(instance_count=3), topic_arn=world["topic"])
+    invoke(sweep_event())
+    advance()
+    invoke(endpoint_event("fraud-detector-prod", SERVING))
+    assert live_variant(SERVING)["InitialInstanceCount"] == 3
+    reasons = [i.reason for i in ledger_items("fraud-detector-prod", SERVING)]
+    assert (reasons[-2] or "").startswith("config change: instance_count 2 -> 3;")
+
+
+def test_a_count_change_of_an_autoscaled_variant_moves_the_autoscaling_minimum(world, monkeypatch):
+    _deployed_v1(world, monkeypatch)
+    scaling = serving_autoscaling(SERVING)
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": "endpoint/fraud-detector-prod/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
+    scaling.register_scalable_target(**target, MinCapacity=2, MaxCapacity=6)
+    config_before = live_variant(SERVING)
+
+    new_sandbox(monkeypatch, deployment_json(instance_count=4), topic_arn=world["topic"])
+    world["counter"].take()
+    assert invoke(sweep_event()) == {"batchItemFailures": []}
+    calls = world["counter"].take()
+    assert "RegisterScalableTarget" in calls and "UpdateEndpoint" not in calls  # no second fleet
+    (registered,) = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[target["ResourceId"]]
+    )["ScalableTargets"]
+    assert (registered["MinCapacity"], registered["MaxCapacity"]) == (4, 6)
+    assert live_variant(SERVING)["VariantName"] == config_before["VariantName"]
+    last = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert last.status == LIVE and "autoscaling minimum 2 -> 4" in (last.reason or "")
+    world["counter"].take()
+    invoke(sweep_event())  # the minimum matches now: nothing written
+    assert not ({"RegisterScalableTarget", "PutItem"} & set(world["counter"].take()))
+
+    # an instance type change of the autoscaled variant: refused once, with what to do
+    new_sandbox(
+        monkeypatch, deployment_json(instance_count=4, instance_type="ml.c5.xlarge"), topic_arn=world["topic"]
+    )
+    invoke(sweep_event())
+    invoke(sweep_event())
+    refused = [i for i in ledger_items("fraud-detector-prod", SERVING) if i.status == "failed"]
+    assert len(refused) == 1 and "deregister the scalable target" in (refused[0].reason or "")
+    assert live_variant(SERVING)["InstanceType"] == "ml.m5.large"

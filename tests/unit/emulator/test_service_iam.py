@@ -30,6 +30,16 @@ VERSIONS = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model-package/fraud-detector/*
 CATALOG = f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/mlops/deployments"
 
 
+SCALABLE_TARGETS = [
+    (
+        "sagemaker",
+        "endpoint/fraud-detector-prod/variant/AllTraffic",
+        "sagemaker:variant:DesiredInstanceCount",
+    ),
+    ("dynamodb", "table/ledger", "dynamodb:table:ReadCapacityUnits"),
+]
+
+
 def _doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
@@ -66,6 +76,19 @@ def _worker_policy(key_arn: str) -> str:
         {"Effect": "Allow", "Action": "sagemaker:ListModelPackages", "Resource": VERSIONS},
         {"Effect": "Allow", "Action": "ssm:GetParametersByPath", "Resource": CATALOG},
         {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": f"{CATALOG}/part-000"},
+        # as stacks/constructs/endpoint_autoscaling.py grants them
+        {"Effect": "Allow", "Action": "application-autoscaling:DescribeScalableTargets", "Resource": "*"},
+        {
+            "Effect": "Allow",
+            "Action": "application-autoscaling:RegisterScalableTarget",
+            "Resource": f"arn:aws:application-autoscaling:{REGION}:{ACCOUNT}:scalable-target/*",
+            "Condition": {
+                "StringEquals": {
+                    "application-autoscaling:service-namespace": "sagemaker",
+                    "application-autoscaling:scalable-dimension": "sagemaker:variant:DesiredInstanceCount",
+                }
+            },
+        },
     )
 
 
@@ -125,6 +148,15 @@ def world(_mocked: None) -> Iterator[dict[str, Any]]:
     ssm = boto3.client("ssm", region_name=REGION)
     for name in ("/mlops/deployments/part-000", "/mlops/deployments/part-001", "/mlops/other"):
         ssm.put_parameter(Name=name, Value="{}", Type="String")
+    scaling = boto3.client("application-autoscaling", region_name=REGION)
+    for namespace, resource_id, dimension in SCALABLE_TARGETS:
+        scaling.register_scalable_target(
+            ServiceNamespace=namespace,
+            ResourceId=resource_id,
+            ScalableDimension=dimension,
+            MinCapacity=1,
+            MaxCapacity=4,
+        )
     iam.create_role(RoleName="worker", AssumeRolePolicyDocument=LAMBDA_TRUST)
     iam.put_role_policy(RoleName="worker", PolicyName="p", PolicyDocument=_worker_policy(key["Arn"]))
     iam.create_role(RoleName="ec2-only", AssumeRolePolicyDocument=LAMBDA_TRUST.replace("lambda", "ec2"))
@@ -389,3 +421,39 @@ def test_ssm_get_parameter_is_authorized_against_each_parameter(world: dict[str,
     assert ssm.get_parameter(Name="/mlops/deployments/part-000")["Parameter"]["Value"] == "{}"
     _denied(ssm.get_parameter, "AccessDeniedException", 400, Name="/mlops/deployments/part-001")
     _denied(ssm.get_parameters, "AccessDeniedException", 400, Names=["/mlops/deployments/part-000"])
+
+
+# --- Application Auto Scaling -------------------------------------------------------------------------
+
+
+def test_autoscaling_describe_needs_no_resource_and_register_is_limited_to_sagemaker_variants(
+    world: dict[str, Any],
+) -> None:
+    scaling = world["worker"].client("application-autoscaling")
+    (sagemaker, dynamodb) = SCALABLE_TARGETS
+    found = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    assert [t["ResourceId"] for t in found] == [sagemaker[1]]
+    scaling.register_scalable_target(
+        ServiceNamespace=sagemaker[0], ResourceId=sagemaker[1], ScalableDimension=sagemaker[2], MinCapacity=2
+    )
+    message = _denied(
+        scaling.register_scalable_target,
+        "AccessDeniedException",
+        400,
+        ServiceNamespace=dynamodb[0],
+        ResourceId=dynamodb[1],
+        ScalableDimension=dynamodb[2],
+        MinCapacity=2,
+    )
+    assert "application-autoscaling:RegisterScalableTarget" in message and ":scalable-target/" in message
+    # a new target is authorized against "*", which the statement does not name
+    _denied(
+        scaling.register_scalable_target,
+        "AccessDeniedException",
+        400,
+        ServiceNamespace="sagemaker",
+        ResourceId="endpoint/other/variant/AllTraffic",
+        ScalableDimension="sagemaker:variant:DesiredInstanceCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )

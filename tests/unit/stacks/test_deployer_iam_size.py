@@ -65,4 +65,8 @@ def test_deployer_statements_are_the_same_for_6_and_200_deployments(small_and_la
     # deployment or team)
     assert without_assume(small) == without_assume(large)
     large_size = len(json.dumps(large, separators=(",", ":")))
-    assert large_size < IAM_MAX_ROLE_INLINE_POLICY_CHARS / 2, large_size
+    # Only the list of deploy-access roles grows (one ARN per serving account; 40 here): the policy must
+    # leave room for as many serving accounts again inside IAM's inline limit.
+    (assume,) = [s for s in large if s not in without_assume(large)]
+    growth = len(json.dumps(assume, separators=(",", ":")))
+    assert large_size + growth < IAM_MAX_ROLE_INLINE_POLICY_CHARS, (large_size, growth)
