@@ -556,7 +556,8 @@ class TestConfigChange:
         assert plan.instance_type == "ml.m5.xlarge" and plan.instance_count == 2
         assert plan.variant_name == "Blue"  # blue/green guardrails need the variant name kept
         assert plan.config_name != live().config_name
-        assert plan.deployment_config == controller.deployment_config(D.rollout, D.alarms)
+        alarms = rollback_alarms.alarm_names(plan.config_name)  # the new fleet's own alarms
+        assert plan.deployment_config == controller.deployment_config(D.rollout, alarms)
         started = decision.started
         assert started is not None and started.status == IN_PROGRESS
         assert started.reason == (
