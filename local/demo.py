@@ -205,8 +205,9 @@ class Scenario:
         bucket = f"mlops-artifacts-{self.info['registry_account']}-{self.info['region']}"
         key = f"{TEAM}/{GROUP}/{version_tag}/model.tar.gz"
         session = self.assume(self.team["account"], self.team["publisher"], "data-scientist")
+        # artifacts are write-once: the bucket policy refuses a write without If-None-Match (issue 9)
         self.client(session, "s3").put_object(
-            Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode()
+            Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode(), IfNoneMatch="*"
         )
         # the evaluation report a pipeline's evaluation step writes (what `mlops ui` charts)
         report_key = f"{TEAM}/{GROUP}/{version_tag}/evaluation.json"
@@ -214,6 +215,7 @@ class Scenario:
             Bucket=bucket,
             Key=report_key,
             Body=json.dumps(EVALUATIONS.get(version_tag, EVALUATIONS["v1"])).encode(),  # more versions: tests
+            IfNoneMatch="*",
         )
         arn = self.client(session, "sagemaker").create_model_package(
             ModelPackageGroupName=GROUP,

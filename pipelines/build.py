@@ -5,7 +5,8 @@
     python -m pipelines.build --check                # exit 1 if the checked-in file is stale
     python -m pipelines.build --render --team fraud --group-arn ARN --role-arn ARN \\
         --artifact-bucket B --kms-key-arn ARN --region eu-west-1 \\
-        --code-bucket B --code-key K --input-data-url s3://...   # one team's concrete definition
+        --code-bucket B --code-key K --release-code-key K --work-bucket B \\
+        --input-data-url s3://...                    # one team's concrete definition
 
 Needs the SageMaker SDK (``pip install -r pipelines/requirements.txt``); no AWS credentials.
 """
@@ -37,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--region")
     render.add_argument("--code-bucket")
     render.add_argument("--code-key")
+    render.add_argument("--release-code-key", help="release.py in --code-bucket")
+    render.add_argument("--work-bucket", help="the team's own bucket for job outputs")
     render.add_argument("--input-data-url")
     render.add_argument("--training-instance-type", default="ml.m5.xlarge")
     render.add_argument("--evaluation-instance-type", default="ml.m5.large")
@@ -72,6 +75,8 @@ def main(argv: list[str] | None = None) -> int:
             "region",
             "code_bucket",
             "code_key",
+            "release_code_key",
+            "work_bucket",
             "input_data_url",
         )
         missing = [f"--{name.replace('_', '-')}" for name in required if getattr(args, name) is None]
@@ -90,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
                 t.IMAGE_URI: t.image_uri_for_region(document, args.region),
                 t.EVALUATION_CODE_BUCKET: args.code_bucket,
                 t.EVALUATION_CODE_KEY: args.code_key,
+                t.RELEASE_CODE_BUCKET: args.code_bucket,
+                t.RELEASE_CODE_KEY: args.release_code_key,
+                t.WORK_BUCKET: args.work_bucket,
             },
             parameter_defaults={
                 t.INPUT_DATA_URL: args.input_data_url,

@@ -157,6 +157,12 @@ def build_pipeline() -> Any:
     image = t.placeholder(t.IMAGE_URI)
     kms_key = t.placeholder(t.ARTIFACT_KMS_KEY_ARN)
     team_prefix = f"s3://{t.placeholder(t.ARTIFACT_BUCKET)}/{t.placeholder(t.ARTIFACT_PREFIX)}"
+    # SageMaker writes job outputs without If-None-Match; the central bucket refuses such writes
+    # (write-once), so the jobs write to the team's own bucket and the Release step copies.
+    work = f"s3://{t.placeholder(t.WORK_BUCKET)}"
+    release_uri = Join(
+        on="/", values=[f"{team_prefix}/{t.RELEASES}", ExecutionVariables.PIPELINE_EXECUTION_ID]
+    )
 
     # Defaults are placeholders of the right type; the construct sets the real ones.
     input_data = ParameterString(name=t.INPUT_DATA_URL, default_value="s3://bucket/prefix")
@@ -175,7 +181,7 @@ def build_pipeline() -> Any:
         compute=Compute(instance_type=training_instance_type, instance_count=1, volume_size_in_gb=30),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=3600),
         hyperparameters=HYPERPARAMETERS,
-        output_data_config=OutputDataConfig(s3_output_path=f"{team_prefix}/models", kms_key_id=kms_key),
+        output_data_config=OutputDataConfig(s3_output_path=f"{work}/models", kms_key_id=kms_key),
         input_data_config=[
             InputData(channel_name=channel, data_source=data_channel(channel), content_type="text/csv")
             for channel in ("train", "validation")
@@ -221,7 +227,7 @@ def build_pipeline() -> Any:
                     s3_output=ProcessingS3Output(
                         s3_uri=Join(
                             on="/",
-                            values=[f"{team_prefix}/evaluation", ExecutionVariables.PIPELINE_EXECUTION_ID],
+                            values=[f"{work}/evaluation", ExecutionVariables.PIPELINE_EXECUTION_ID],
                         ),
                         local_path=f"/opt/ml/processing/{t.EVALUATION_OUTPUT}",
                         s3_upload_mode="EndOfJob",
@@ -231,25 +237,32 @@ def build_pipeline() -> Any:
         ),
         property_files=[report],
     )
-    report_uri = Join(
-        on="/",
-        values=[
-            evaluate.properties.ProcessingOutputConfig.Outputs[t.EVALUATION_OUTPUT].S3Output.S3Uri,
-            t.EVALUATION_REPORT_FILE,
-        ],
+    evaluation_output = evaluate.properties.ProcessingOutputConfig.Outputs[t.EVALUATION_OUTPUT].S3Output.S3Uri
+    release = ProcessingStep(
+        name=t.RELEASE_STEP,
+        step_args=processor.run(
+            code=f"s3://{t.placeholder(t.RELEASE_CODE_BUCKET)}/{t.placeholder(t.RELEASE_CODE_KEY)}",
+            inputs=[s3_input("model", model_artifacts), s3_input(t.EVALUATION_OUTPUT, evaluation_output)],
+            arguments=["--destination", release_uri],
+        ),
     )
+    # what the version names: the released, write-once copies
+    released = [f"{team_prefix}/{t.RELEASES}", ExecutionVariables.PIPELINE_EXECUTION_ID]
+    model_data_url = Join(on="/", values=[*released, t.MODEL_FILE])
+    report_uri = Join(on="/", values=[*released, t.EVALUATION_REPORT_FILE])
 
     # dependencies={} : the default ({"auto": True}) adds empty script-mode environment variables
     # to the container; the built-in XGBoost container needs none.
     model = ModelBuilder(
         image_uri=image,
-        s3_model_data_url=model_artifacts,
+        s3_model_data_url=model_data_url,
         role_arn=role,
         sagemaker_session=session,
         dependencies={},
     )
     register = ModelStep(
         name=t.REGISTER_STEP,
+        depends_on=[release],
         step_args=model.register(
             model_package_group_name=t.placeholder(t.MODEL_PACKAGE_GROUP_ARN),
             approval_status=t.APPROVAL_STATUS,
@@ -265,7 +278,7 @@ def build_pipeline() -> Any:
     check = ConditionStep(
         name=t.CHECK_STEP,
         conditions=[ConditionGreaterThanOrEqualTo(left=metric, right=metric_threshold)],
-        if_steps=[register],
+        if_steps=[release, register],
         else_steps=[
             FailStep(
                 name=t.FAIL_STEP,

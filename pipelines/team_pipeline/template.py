@@ -17,6 +17,7 @@ from typing import Any
 
 TEMPLATE_PATH = Path(__file__).resolve().parent.parent / "generated" / "team_pipeline.json"
 EVALUATION_SCRIPT_PATH = Path(__file__).resolve().parent / "evaluate.py"
+RELEASE_SCRIPT_PATH = Path(__file__).resolve().parent / "release.py"
 
 # Placeholders substituted by the construct (deployment-fixed values).
 EXECUTION_ROLE_ARN = "ExecutionRoleArn"
@@ -27,6 +28,9 @@ ARTIFACT_KMS_KEY_ARN = "ArtifactKmsKeyArn"
 IMAGE_URI = "ImageUri"
 EVALUATION_CODE_BUCKET = "EvaluationCodeBucket"
 EVALUATION_CODE_KEY = "EvaluationCodeKey"
+RELEASE_CODE_BUCKET = "ReleaseCodeBucket"
+RELEASE_CODE_KEY = "ReleaseCodeKey"
+WORK_BUCKET = "WorkBucket"
 
 PLACEHOLDERS: dict[str, str] = {
     EXECUTION_ROLE_ARN: "ARN of the role the pipeline and its jobs run as (the pipeline's own role)",
@@ -37,6 +41,9 @@ PLACEHOLDERS: dict[str, str] = {
     IMAGE_URI: "the SageMaker XGBoost image of the stack's region (see image_uris in the template)",
     EVALUATION_CODE_BUCKET: "bucket of the evaluate.py file asset (the CDK staging bucket)",
     EVALUATION_CODE_KEY: "object key of the evaluate.py file asset (its basename is the entry point)",
+    RELEASE_CODE_BUCKET: "bucket of the release.py file asset (the CDK staging bucket)",
+    RELEASE_CODE_KEY: "object key of the release.py file asset (its basename is the entry point)",
+    WORK_BUCKET: "the team's own bucket (team account) for job outputs; the central bucket is write-once",
 }
 
 # Pipeline parameters (may be overridden per execution; the construct sets their defaults).
@@ -49,6 +56,7 @@ METRIC_THRESHOLD = "MetricThreshold"
 TRAIN_STEP = "Train"
 EVALUATE_STEP = "Evaluate"
 CHECK_STEP = "CheckMetricThreshold"
+RELEASE_STEP = "Release"
 REGISTER_STEP = "Register"
 FAIL_STEP = "MetricBelowThreshold"
 
@@ -56,6 +64,8 @@ FAIL_STEP = "MetricBelowThreshold"
 EVALUATION_OUTPUT = "evaluation"
 EVALUATION_REPORT_FILE = "evaluation.json"
 EVALUATION_PROPERTY_FILE = "EvaluationReport"
+MODEL_FILE = "model.tar.gz"
+RELEASES = "releases"  # s3://<central bucket>/<team>/releases/<execution id>/ (write-once)
 METRIC_JSON_PATH = "binary_classification_metrics.auc.value"
 
 XGBOOST_VERSION = "1.7-1"

@@ -60,10 +60,59 @@ class ArtifactStore(Construct):
             server_access_logs_bucket=self.access_logs,
             server_access_logs_prefix="artifacts/",
         )
+        self._require_write_once_with_the_key()
         if reader_accounts:
             self._grant_cross_account_read(sorted(set(reader_accounts)), reader_role_name, organization_id)
         if pipeline_writers:
             self._grant_pipeline_writes(sorted(pipeline_writers), organization_id)
+
+    def _require_write_once_with_the_key(self) -> None:
+        """Every object is written once, encrypted with the artifact key (issue 9, finding 5).
+
+        An approved version names its model data by URL; if the object under that URL could be
+        replaced, approval would not pin the bytes that run (SageMaker reads the object again whenever
+        an endpoint launches an instance). So no principal, the registry account's own included, may
+        write an object without ``If-None-Match: *``: S3 then creates the key only if it does not exist
+        and answers 412 otherwise. ``s3:ObjectCreationOperation`` exempts CreateMultipartUpload and
+        UploadPart, which carry no conditional header; the completion must carry it
+        (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes-enforce.html).
+        Writers that cannot send the header (SageMaker training and processing outputs) write to their
+        own bucket; the team pipeline's Release step copies the model into this bucket (pipelines/README.md).
+        No role is granted s3:DeleteObject, so a key cannot be freed and written again.
+
+        A write may name no key but the artifact key: without encryption headers the bucket's default
+        (this key) applies; ``aws:kms`` without a key id would use the AWS managed key ``aws/s3``, and
+        another key id or algorithm would put the object out of this key policy's control
+        (https://docs.aws.amazon.com/AmazonS3/latest/userguide/amazon-s3-policy-keys.html; S3 compares the
+        key id header as sent, so writers name the key by its ARN).
+        """
+        objects = self.bucket.arn_for_objects("*")
+        kms_key_id = "s3:x-amz-server-side-encryption-aws-kms-key-id"
+        encryption = "s3:x-amz-server-side-encryption"
+        for sid, conditions in (
+            (
+                "ArtifactsAreWriteOnce",
+                {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}},
+            ),
+            (
+                "ArtifactsUseTheArtifactKey",
+                {"Null": {encryption: "false"}, "StringNotEqualsIfExists": {kms_key_id: self.key.key_arn}},
+            ),
+            (
+                "ArtifactsAreKmsEncrypted",
+                {"Null": {encryption: "false"}, "StringNotEquals": {encryption: "aws:kms"}},
+            ),
+        ):
+            self.bucket.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    effect=iam.Effect.DENY,
+                    principals=[iam.AnyPrincipal()],
+                    actions=["s3:PutObject"],
+                    resources=[objects],
+                    conditions=conditions,
+                )
+            )
 
     def _grant_pipeline_writes(self, writers: list[tuple[str, str]], organization_id: str | None) -> None:
         """Each team pipeline's role (in the team account) reads and writes only its team's prefix."""

@@ -83,6 +83,7 @@ class TeamPipeline(Construct):
         )
         self.input_data_url = self.data_bucket.s3_url_for_object("input")
         self.evaluation_code = s3_assets.Asset(self, "EvaluationCode", path=str(t.EVALUATION_SCRIPT_PATH))
+        self.release_code = s3_assets.Asset(self, "ReleaseCode", path=str(t.RELEASE_SCRIPT_PATH))
 
         self.role = iam.Role(
             self,
@@ -117,6 +118,9 @@ class TeamPipeline(Construct):
                 t.IMAGE_URI: self._image_uri(document),
                 t.EVALUATION_CODE_BUCKET: self.evaluation_code.s3_bucket_name,
                 t.EVALUATION_CODE_KEY: self.evaluation_code.s3_object_key,
+                t.RELEASE_CODE_BUCKET: self.release_code.s3_bucket_name,
+                t.RELEASE_CODE_KEY: self.release_code.s3_object_key,
+                t.WORK_BUCKET: self.data_bucket.bucket_name,
             },
             parameter_defaults={
                 t.INPUT_DATA_URL: self.input_data_url,
@@ -242,22 +246,33 @@ class TeamPipeline(Construct):
                 sid="ListInputData", actions=["s3:ListBucket"], resources=[self.data_bucket.bucket_arn]
             )
         )
-        code = self.evaluation_code
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadEvaluationScript",
-                actions=["s3:GetObject"],
-                resources=[code.bucket.arn_for_objects(code.s3_object_key)],
+                # training and evaluation outputs: SageMaker writes them without If-None-Match, which
+                # the write-once central bucket refuses; the Release step copies what a version names
+                sid="WriteJobOutputs",
+                actions=["s3:AbortMultipartUpload", "s3:PutObject"],
+                resources=[
+                    self.data_bucket.arn_for_objects(f"{folder}/*") for folder in ("models", "evaluation")
+                ],
             )
         )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListEvaluationScript",
-                actions=["s3:ListBucket"],
-                resources=[code.bucket.bucket_arn],
-                conditions={"StringEquals": {"s3:prefix": code.s3_object_key}},
+        for name, code in (("Evaluation", self.evaluation_code), ("Release", self.release_code)):
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=f"Read{name}Script",
+                    actions=["s3:GetObject"],
+                    resources=[code.bucket.arn_for_objects(code.s3_object_key)],
+                )
             )
-        )
+            self.role.add_to_policy(
+                iam.PolicyStatement(
+                    sid=f"List{name}Script",
+                    actions=["s3:ListBucket"],
+                    resources=[code.bucket.bucket_arn],
+                    conditions={"StringEquals": {"s3:prefix": code.s3_object_key}},
+                )
+            )
         self.role.add_to_policy(
             iam.PolicyStatement(
                 sid="ReadWriteTeamArtifacts",
@@ -313,6 +328,9 @@ class TeamPipeline(Construct):
             r"\*": "cloudwatch:PutMetricData supports no resource-level permissions; namespace-conditioned.",
             r"<[A-Za-z0-9]*DataBucket[0-9A-F]{8}\.Arn>/\*": (
                 "The input data location is a pipeline parameter; any object of the team's own bucket."
+            ),
+            r"<[A-Za-z0-9]*DataBucket[0-9A-F]{8}\.Arn>/(models|evaluation)/\*": (
+                "Training and evaluation outputs are written per job under these folders of the team's bucket."
             ),
             rf"{arn}:s3:::[a-z0-9.-]+/[a-z0-9-]+/\*": (
                 "Model artifacts and evaluation reports are written per execution under the team's prefix."

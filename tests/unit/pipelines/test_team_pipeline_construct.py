@@ -149,8 +149,10 @@ def test_definition_is_filled_in_for_the_team(template: Template) -> None:
     train, evaluate, check = definition["Steps"]
     assert train["Arguments"]["RoleArn"] == evaluate["Arguments"]["RoleArn"] == f"<{role_id}.Arn>"
     assert train["Arguments"]["AlgorithmSpecification"]["TrainingImage"] == XGBOOST_IMAGE
+    bucket_id = _logical_id(template, "AWS::S3::Bucket", "DataBucket")
+    # job outputs go to the team's own bucket: the central bucket is write-once (If-None-Match only)
     assert train["Arguments"]["OutputDataConfig"] == {
-        "S3OutputPath": f"s3://{BUCKET}/fraud/models",
+        "S3OutputPath": f"s3://<Ref:{bucket_id}>/models",
         "KmsKeyId": KEY_ARN,
     }
     code = next(i for i in evaluate["Arguments"]["ProcessingInputs"] if i["InputName"] == "code")
@@ -159,7 +161,30 @@ def test_definition_is_filled_in_for_the_team(template: Template) -> None:
     )
     entry = evaluate["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1]
     assert entry.rsplit("/", 1)[1] == code["S3Input"]["S3Uri"].rsplit("/", 1)[1]
-    register = check["Arguments"]["IfSteps"][0]["Arguments"]
+    release, register_step = check["Arguments"]["IfSteps"]
+    assert release["Name"] == "Release" and register_step["DependsOn"] == ["Release"]
+    assert release["Arguments"]["AppSpecification"]["ContainerArguments"] == [
+        "--destination",
+        {
+            "Std:Join": {
+                "On": "/",
+                "Values": [f"s3://{BUCKET}/fraud/releases", {"Get": "Execution.PipelineExecutionId"}],
+            }
+        },
+    ]
+    release_code = next(i for i in release["Arguments"]["ProcessingInputs"] if i["InputName"] == "code")
+    assert release_code["S3Input"]["S3Uri"] != code["S3Input"]["S3Uri"]
+    register = register_step["Arguments"]
+    assert register["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] == {
+        "Std:Join": {
+            "On": "/",
+            "Values": [
+                f"s3://{BUCKET}/fraud/releases",
+                {"Get": "Execution.PipelineExecutionId"},
+                "model.tar.gz",
+            ],
+        }
+    }
     assert register["ModelPackageGroupName"] == GROUP_ARN
     assert register["ModelApprovalStatus"] == "PendingManualApproval"
     assert register["InferenceSpecification"]["Containers"][0]["Image"] == XGBOOST_IMAGE
@@ -209,6 +234,9 @@ def test_execution_role_policy_is_exactly_least_privilege(template: Template) ->
     statements = [_normalised(s) for s in _statements(template, role_id)]
     code_object = next(s for s in statements if s["Sid"] == "ReadEvaluationScript")["Resource"][0]
     assets_bucket, code_key = re.fullmatch(r"arn:aws:s3:::([^/]+)/(.+\.py)", code_object).groups()  # type: ignore[union-attr]
+    release_object = next(s for s in statements if s["Sid"] == "ReadReleaseScript")["Resource"][0]
+    release_key = release_object.rsplit("/", 1)[1]
+    assert release_key != code_key
     assert statements == [
         {
             "Sid": "RunTrainingJobs",
@@ -281,6 +309,12 @@ def test_execution_role_policy_is_exactly_least_privilege(template: Template) ->
             "Resource": [f"<{bucket_id}.Arn>"],
         },
         {
+            "Sid": "WriteJobOutputs",
+            "Effect": "Allow",
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "Resource": [f"<{bucket_id}.Arn>/evaluation/*", f"<{bucket_id}.Arn>/models/*"],
+        },
+        {
             "Sid": "ReadEvaluationScript",
             "Effect": "Allow",
             "Action": ["s3:GetObject"],
@@ -292,6 +326,19 @@ def test_execution_role_policy_is_exactly_least_privilege(template: Template) ->
             "Action": ["s3:ListBucket"],
             "Resource": [f"arn:aws:s3:::{assets_bucket}"],
             "Condition": {"StringEquals": {"s3:prefix": code_key}},
+        },
+        {
+            "Sid": "ReadReleaseScript",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject"],
+            "Resource": [f"arn:aws:s3:::{assets_bucket}/{release_key}"],
+        },
+        {
+            "Sid": "ListReleaseScript",
+            "Effect": "Allow",
+            "Action": ["s3:ListBucket"],
+            "Resource": [f"arn:aws:s3:::{assets_bucket}"],
+            "Condition": {"StringEquals": {"s3:prefix": release_key}},
         },
         {
             "Sid": "ReadWriteTeamArtifacts",

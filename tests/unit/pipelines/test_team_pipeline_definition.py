@@ -24,6 +24,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 ROOT = Path(__file__).resolve().parents[3]
+RELEASES = "s3://@@ArtifactBucket@@/@@ArtifactPrefix@@/releases"  # write-once (issue 9)
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +84,7 @@ def test_training_uses_builtin_xgboost_on_the_input_data(steps: dict[str, dict[s
     }
     assert args["ResourceConfig"]["InstanceType"] == get("Parameters.TrainingInstanceType")
     assert args["OutputDataConfig"] == {
-        "S3OutputPath": "s3://@@ArtifactBucket@@/@@ArtifactPrefix@@/models",
+        "S3OutputPath": "s3://@@WorkBucket@@/models",  # SageMaker's writes: not the write-once bucket
         "KmsKeyId": "@@ArtifactKmsKeyArn@@",
     }
     assert args["RoleArn"] == "@@ExecutionRoleArn@@"
@@ -106,7 +107,7 @@ def test_evaluation_reads_the_trained_model_and_the_held_out_set(steps: dict[str
     (output,) = args["ProcessingOutputConfig"]["Outputs"]
     assert output["OutputName"] == t.EVALUATION_OUTPUT
     assert output["S3Output"]["S3Uri"] == join(
-        "/", "s3://@@ArtifactBucket@@/@@ArtifactPrefix@@/evaluation", get("Execution.PipelineExecutionId")
+        "/", "s3://@@WorkBucket@@/evaluation", get("Execution.PipelineExecutionId")
     )
     assert args["ProcessingOutputConfig"]["KmsKeyId"] == "@@ArtifactKmsKeyArn@@"
     assert step["PropertyFiles"] == [
@@ -130,7 +131,7 @@ def test_condition_compares_the_reported_auc_with_the_threshold_parameter(
             "RightValue": get("Parameters.MetricThreshold"),
         }
     ]
-    assert [s["Name"] for s in args["IfSteps"]] == [t.REGISTER_STEP]
+    assert [s["Name"] for s in args["IfSteps"]] == [t.RELEASE_STEP, t.REGISTER_STEP]
     assert [(s["Name"], s["Type"]) for s in args["ElseSteps"]] == [(t.FAIL_STEP, "Fail")]
 
 
@@ -144,18 +145,35 @@ def test_register_step_targets_the_central_group_as_pending_with_the_report_as_m
     assert args["ModelApprovalStatus"] == "PendingManualApproval"
     assert args["ModelMetrics"]["ModelQuality"]["Statistics"] == {
         "ContentType": "application/json",
-        "S3Uri": join(
-            "/",
-            get("Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"),
-            "evaluation.json",
-        ),
+        "S3Uri": join("/", RELEASES, get("Execution.PipelineExecutionId"), "evaluation.json"),
     }
     (container,) = args["InferenceSpecification"]["Containers"]
     assert container == {
         "Image": "@@ImageUri@@",
-        "ModelDataUrl": get("Steps.Train.ModelArtifacts.S3ModelArtifacts"),
+        "ModelDataUrl": join("/", RELEASES, get("Execution.PipelineExecutionId"), "model.tar.gz"),
         "Environment": {},
     }
+    assert step["DependsOn"] == [t.RELEASE_STEP]
+
+
+def test_release_copies_the_model_and_report_into_the_write_once_team_prefix(
+    steps: dict[str, dict[str, Any]],
+) -> None:
+    step = steps[t.RELEASE_STEP]
+    assert step["Type"] == "Processing"
+    args = step["Arguments"]
+    inputs = {i["InputName"]: i["S3Input"] for i in args["ProcessingInputs"]}
+    assert inputs["model"]["S3Uri"] == get("Steps.Train.ModelArtifacts.S3ModelArtifacts")
+    assert inputs["evaluation"]["S3Uri"] == get(
+        "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri"
+    )
+    assert inputs["code"]["S3Uri"] == "s3://@@ReleaseCodeBucket@@/@@ReleaseCodeKey@@"
+    assert args["AppSpecification"] == {
+        "ImageUri": "@@ImageUri@@",
+        "ContainerEntrypoint": ["python3", "/opt/ml/processing/input/code/@@ReleaseCodeKey@@"],
+        "ContainerArguments": ["--destination", join("/", RELEASES, get("Execution.PipelineExecutionId"))],
+    }
+    assert "ProcessingOutputConfig" not in args  # it writes itself, with If-None-Match
 
 
 def test_every_placeholder_is_used_and_no_other(document: dict[str, Any]) -> None:
@@ -238,15 +256,17 @@ def test_render_command_prints_one_teams_definition(
         "assets",
         "--code-key",
         "e.py",
+        "--release-code-key",
+        "r.py",
+        "--work-bucket",
+        "team-bucket",
         "--input-data-url",
         "s3://d/i",
     ]
     assert build.main(args) == 0
     rendered = json.loads(capsys.readouterr().out)
     assert t.placeholders_in(rendered) == set()
-    assert (
-        rendered["Steps"][0]["Arguments"]["OutputDataConfig"]["S3OutputPath"] == "s3://central/fraud/models"
-    )
+    assert rendered["Steps"][0]["Arguments"]["OutputDataConfig"]["S3OutputPath"] == "s3://team-bucket/models"
     assert build.main(["--render", "--team", "fraud"]) == 2
     assert "--render needs --group-arn" in capsys.readouterr().err
     assert build.main(["--check"]) == 0

@@ -22,6 +22,9 @@ VALUES = {
     t.IMAGE_URI: "image",
     t.EVALUATION_CODE_BUCKET: "assets",
     t.EVALUATION_CODE_KEY: "abc.py",
+    t.RELEASE_CODE_BUCKET: "assets",
+    t.RELEASE_CODE_KEY: "def.py",
+    t.WORK_BUCKET: "fraud-team-bucket",
 }
 DEFAULTS: dict[str, str | float] = {t.METRIC_THRESHOLD: 0.9, t.INPUT_DATA_URL: "s3://data/input"}
 
@@ -35,16 +38,15 @@ def test_render_fills_every_placeholder(document: dict[str, Any]) -> None:
     rendered = t.render(document["definition"], values=VALUES, parameter_defaults=DEFAULTS)
     assert t.placeholders_in(rendered) == set()
     train = rendered["Steps"][0]["Arguments"]
-    assert (
-        train["OutputDataConfig"]["S3OutputPath"]
-        == "s3://mlops-artifacts-111111111111-eu-west-1/fraud/models"
-    )
+    assert train["OutputDataConfig"]["S3OutputPath"] == "s3://fraud-team-bucket/models"
     evaluate = rendered["Steps"][1]["Arguments"]
     assert evaluate["AppSpecification"]["ContainerEntrypoint"] == [
         "python3",
         "/opt/ml/processing/input/code/abc.py",
     ]
-    register = rendered["Steps"][2]["Arguments"]["IfSteps"][0]["Arguments"]
+    release, register_step = rendered["Steps"][2]["Arguments"]["IfSteps"]
+    assert release["Arguments"]["AppSpecification"]["ContainerEntrypoint"][1].endswith("/def.py")
+    register = register_step["Arguments"]
     assert register["ModelPackageGroupName"] == VALUES[t.MODEL_PACKAGE_GROUP_ARN]
 
 

@@ -326,3 +326,37 @@ def test_approver_reads_only_its_teams_reports(synth: Synthesized) -> None:
     (decrypt,) = [s for s in statements if "kms:Decrypt" in actions_of(s)]
     assert actions_of(decrypt) == ["kms:Decrypt"]
     assert decrypt["Condition"] == {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}
+
+
+def test_artifacts_are_write_once_and_written_with_the_artifact_key(synth: Synthesized) -> None:
+    """Issue 9, finding 5: no principal may write an object without If-None-Match (multipart parts
+    exempt: they carry no conditional header), nor with another algorithm or key than the artifact key."""
+    (key_id,) = synth.resources("MlopsRegistry", "AWS::KMS::Key")
+    KEY_ARN = f"<getatt:{key_id}.Arn>"  # noqa: N806
+    policies = synth.resources("MlopsRegistry", "AWS::S3::BucketPolicy").values()
+    statements = {s.get("Sid"): s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]}
+    expected = {
+        "ArtifactsAreWriteOnce": {
+            "Null": {"s3:if-none-match": "true"},
+            "Bool": {"s3:ObjectCreationOperation": "true"},
+        },
+        "ArtifactsUseTheArtifactKey": {
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+            "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN},
+        },
+        "ArtifactsAreKmsEncrypted": {
+            "Null": {"s3:x-amz-server-side-encryption": "false"},
+            "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        },
+    }
+    for sid, conditions in expected.items():
+        statement = statements[sid]
+        assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
+        assert actions_of(statement) == ["s3:PutObject"]
+        (resource,) = resources_of(statement)
+        assert resource.endswith("Arn>/*")
+        rendered = {
+            op: {k: render(v) for k, v in block.items()} for op, block in statement["Condition"].items()
+        }
+        assert rendered == conditions
+    assert not any("s3:DeleteObject" in actions_of(s) for s in statements.values() if s["Effect"] == "Allow")
