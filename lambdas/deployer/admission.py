@@ -10,6 +10,8 @@ no AWS, no clock.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -97,3 +99,55 @@ def refusal(specification: Mapping[str, Any] | None, rules: AdmissionRules) -> s
                         f"{rules.model_data_prefix}"
                     )
     return None
+
+
+# --- what was approved (issue 9, finding 6) ----------------------------------------------------------
+#
+# UpdateModelPackage accepts InferenceSpecification and AdditionalInferenceSpecificationsToAdd at any
+# approval status (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateModelPackage.html
+# documents no restriction), so an approver can rewrite what an approved version runs after approving
+# it. The deployer pins the specification a version had when it was first approved (the
+# approval event's own copy; DescribeModelPackage when the event has none) in the ledger table, under a
+# partition no approver may write (their PutItem is limited by dynamodb:LeadingKeys to their endpoints),
+# first write wins. A version whose specification differs from its pin is refused.
+
+MAX_CHANGES_NAMED = 3
+
+
+def canonical_spec(specification: Mapping[str, Any] | None) -> str:
+    """The specification as canonical JSON (sorted keys, no spaces): what the pin stores and compares."""
+    return json.dumps(specification or {}, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def fingerprint(canonical: str) -> str:
+    """sha256 of the canonical JSON, for humans and the ledger item (the comparison uses the JSON)."""
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _changes(approved: Any, current: Any, path: str) -> list[str]:
+    if isinstance(approved, Mapping) and isinstance(current, Mapping):
+        found: list[str] = []
+        for key in sorted(set(approved) | set(current), key=str):
+            found += _changes(approved.get(key), current.get(key), f"{path}.{key}")
+        return found
+    if isinstance(approved, list) and isinstance(current, list) and len(approved) == len(current):
+        found = []
+        for index, (old, new) in enumerate(zip(approved, current, strict=True)):
+            found += _changes(old, new, f"{path}[{index}]")
+        return found
+    return [] if approved == current else [f"{path} (approved {approved!r}, now {current!r})"]
+
+
+def changed_since_approval(approved_canonical: str, specification: Mapping[str, Any] | None) -> str | None:
+    """None when the version still runs what was approved, else a reason naming the changed fields."""
+    if canonical_spec(specification) == approved_canonical:
+        return None
+    changes = _changes(
+        json.loads(approved_canonical), json.loads(canonical_spec(specification)), "InferenceSpecification"
+    )
+    named = "; ".join(changes[:MAX_CHANGES_NAMED]) or "InferenceSpecification"
+    more = f"; and {len(changes) - MAX_CHANGES_NAMED} more" if len(changes) > MAX_CHANGES_NAMED else ""
+    return (
+        f"changed after approval: {named}{more}. A version's specification is pinned at its first "
+        "approval; register a new version to change what runs"
+    )

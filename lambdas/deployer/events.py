@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from deployer.admission import canonical_spec
 from deployer.errors import MalformedEvent
 
 MODEL_PACKAGE_CHANGE = "SageMaker Model Package State Change"
@@ -45,6 +46,8 @@ class ModelPackageChange:
     approved_by: str | None
     approval_description: str | None
     stage_status: str | None = None
+    # the event's InferenceSpecification as canonical JSON (what was approved, when the event approves)
+    inference_specification: str | None = None
 
     @property
     def package_account(self) -> str:
@@ -166,6 +169,11 @@ def _package_change(event_id: str, time: datetime | None, detail: dict[str, Any]
         approved_by=approved_by,
         approval_description=approval_description,
         stage_status=stage_status if isinstance(stage_status, str) else None,
+        inference_specification=(
+            canonical_spec(detail["InferenceSpecification"])
+            if isinstance(detail.get("InferenceSpecification"), dict)
+            else None
+        ),
     )
 
 

@@ -180,3 +180,72 @@ class Ledger:
                     raise
                 moment += timedelta(microseconds=1)
         raise RuntimeError(f"ledger: {MAX_COLLISIONS} collisions on {key} at {format_at(moment)}")
+
+
+# --- what each version was approved as (issue 9, finding 6) ----------------------------------------
+
+APPROVAL_PARTITION = "approval/"
+
+
+@dataclasses.dataclass(frozen=True)
+class ApprovalPin:
+    """The inference specification a version had when the deployer first saw it approved."""
+
+    package_arn: str
+    inference_specification: str  # canonical JSON (deployer.admission.canonical_spec)
+    fingerprint: str
+    at: str
+    event_id: str | None = None
+
+
+def approval_key(package_arn: str) -> str:
+    """Partition of a version's pin: ``approval/<package ARN>``. No endpoint id starts so, and the
+    approver roles' PutItem is limited to their endpoints' partitions (dynamodb:LeadingKeys)."""
+    return f"{APPROVAL_PARTITION}{package_arn}"
+
+
+class ApprovalPins:
+    """Pins in the ledger table: the oldest item of a version's partition is its pin (first write wins)."""
+
+    def __init__(self, client: Any, table: str, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def get(self, package_arn: str) -> ApprovalPin | None:
+        response = self._client.query(
+            TableName=self._table,
+            KeyConditionExpression="endpoint_id = :e",
+            ExpressionAttributeValues={":e": {"S": approval_key(package_arn)}},
+            ScanIndexForward=True,
+            Limit=1,
+        )
+        items = response.get("Items", [])
+        if not items:
+            return None
+        values = {key: _value(attr) for key, attr in items[0].items()}
+        return ApprovalPin(
+            package_arn=package_arn,
+            inference_specification=str(values.get("inference_specification", "")),
+            fingerprint=str(values.get("fingerprint", "")),
+            at=str(values.get("at", "")),
+            event_id=values.get("event_id"),
+        )
+
+    def record(self, package_arn: str, canonical: str, fingerprint: str, event_id: str | None) -> ApprovalPin:
+        """Write a pin (callers write only when :meth:`get` found none; the oldest one counts)."""
+        pin = ApprovalPin(package_arn, canonical, fingerprint, format_at(self._clock()), event_id)
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "endpoint_id": {"S": approval_key(package_arn)},
+                "at": {"S": pin.at},
+                "model_package_arn": {"S": package_arn},
+                "inference_specification": {"S": canonical},
+                "fingerprint": {"S": fingerprint},
+                **({"event_id": {"S": event_id}} if event_id else {}),
+            },
+            ConditionExpression="attribute_not_exists(#at)",
+            ExpressionAttributeNames={"#at": "at"},
+        )
+        return pin

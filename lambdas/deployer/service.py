@@ -26,7 +26,7 @@ from deployer.events import (
     audit_fields,
     reconcile_message,
 )
-from deployer.ledger import Ledger
+from deployer.ledger import ApprovalPin, ApprovalPins, Ledger
 from deployer.models import FAILED, SKIPPED, Decision, EndpointView, LedgerEntry
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import Gateway, translate
@@ -50,8 +50,14 @@ class DeployerService:
         ledger: Ledger,
         notifier: Notifier,
         fan_out: Callable[[list[dict[str, Any]]], None] | None = None,
+        pins: ApprovalPins | None = None,
     ) -> None:
         self.settings = settings
+        # What each version was approved as (admission.changed_since_approval); the Lambda always has
+        # it (deployer.wiring); without it (unit tests of other concerns) nothing is pinned.
+        self.pins = pins
+        # pins never change once written (the oldest item wins), so a warm container reads each once
+        self._pinned: dict[str, ApprovalPin] = {}
         self.gateway = gateway
         self.ledger = ledger
         self.notifier = notifier
@@ -107,6 +113,10 @@ class DeployerService:
             )
             return []
         deployments, invalid, problem = self.route(trigger)
+        if isinstance(trigger, ModelPackageChange) and trigger.approval_status == "Approved" and deployments:
+            self._pin_approval(
+                deployments[0], trigger.package_arn, trigger.inference_specification, trigger.event_id
+            )
         for entry in invalid:
             self.record_invalid(entry, trigger)
         if isinstance(trigger, Sweep) and self.fan_out is not None and deployments:
@@ -246,10 +256,43 @@ class DeployerService:
             return
         self._write(decision.started)
 
+    def _pin_approval(
+        self, deployment: Deployment, package_arn: str, specification: str | None, event_id: str | None
+    ) -> ApprovalPin | None:
+        """Record what ``package_arn`` runs as its approved specification, unless a pin exists (first
+        write wins). ``specification``: the approval event's own copy (canonical JSON), else described."""
+        if self.pins is None:
+            return None
+        pinned: ApprovalPin | None = self._pinned.get(package_arn) or self._ledger_call(
+            self.pins.get, package_arn
+        )
+        if pinned is not None:
+            self._pinned[package_arn] = pinned
+            return pinned
+        if specification is None:
+            try:
+                described = self.gateway.describe_package(deployment, package_arn)
+            except PermanentError as exc:
+                log.warning("approved specification not pinned", extra={"reason": exc.reason})
+                return None
+            if described.get("ModelApprovalStatus") != "Approved":
+                return None
+            specification = admission.canonical_spec(described.get("InferenceSpecification"))
+        pin: ApprovalPin = self._ledger_call(
+            self.pins.record, package_arn, specification, admission.fingerprint(specification), event_id
+        )
+        self._pinned[package_arn] = pin
+        log.info(
+            "approved specification pinned",
+            extra={"package_arn": package_arn, "fingerprint": pin.fingerprint},
+        )
+        return pin
+
     def _refused_admission(self, deployment: Deployment, decision: Decision) -> bool:
-        """What the version runs (image, model data) against the deployment's admission rules: a refusal
-        is a ``failed`` item (notified; the version is not retried) and nothing is deployed."""
-        if deployment.admission is None:
+        """What the version runs (image, model data) against the deployment's admission rules and against
+        what it was approved as: a refusal is a ``failed`` item (notified; the version is not retried)
+        and nothing is deployed."""
+        if deployment.admission is None and self.pins is None:
             return False
         assert decision.deploy is not None and decision.started is not None
         package = decision.deploy.package
@@ -258,7 +301,15 @@ class DeployerService:
         except PermanentError as exc:
             self._write(controller.failed_start(decision, exc.reason))
             return True
-        reason = admission.refusal(described.get("InferenceSpecification"), deployment.admission)
+        specification = described.get("InferenceSpecification")
+        reason = None
+        if deployment.admission is not None:
+            reason = admission.refusal(specification, deployment.admission)
+        if reason is None and self.pins is not None:
+            # a version approved before pins existed (or whose approval event was lost) is pinned now
+            pin = self._pin_approval(deployment, package.arn, admission.canonical_spec(specification), None)
+            if pin is not None:
+                reason = admission.changed_since_approval(pin.inference_specification, specification)
         if reason is None:
             return False
         log.error(

@@ -8,7 +8,7 @@ from typing import Any
 
 from deployer.aws import ClientFactory
 from deployer.errors import TransientError
-from deployer.ledger import Ledger
+from deployer.ledger import ApprovalPins, Ledger
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import SageMakerGateway
 from deployer.service import DeployerService
@@ -19,6 +19,7 @@ def build_service(env: Mapping[str, str], clients: ClientFactory) -> DeployerSer
     settings = load_settings(env)
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     queue_url = env.get("QUEUE_URL")
+    dynamodb = _Lazy(lambda: clients.client("dynamodb", region))
     return DeployerService(
         settings=settings,
         gateway=SageMakerGateway(
@@ -26,9 +27,10 @@ def build_service(env: Mapping[str, str], clients: ClientFactory) -> DeployerSer
             lambda where, role: clients.client("cloudwatch", where, role),
             autoscaling_for=lambda where, role: clients.client("application-autoscaling", where, role),
         ),
-        ledger=Ledger(_Lazy(lambda: clients.client("dynamodb", region)), settings.ledger_table),
+        ledger=Ledger(dynamodb, settings.ledger_table),
         notifier=Notifier(_Lazy(lambda: clients.client("sns", region)), settings.topic_arn),
         fan_out=QueueFanOut(_Lazy(lambda: clients.client("sqs", region)), queue_url) if queue_url else None,
+        pins=ApprovalPins(dynamodb, settings.ledger_table),
     )
 
 

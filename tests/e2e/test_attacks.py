@@ -87,21 +87,25 @@ def recsys_approver(world: Scenario) -> Any:
     return sagemaker_as(world, roles["approver_account"], roles["approver"], "alice")
 
 
-def pipeline_role(world: Scenario) -> Any:
-    """The fraud team's pipeline role in the team account, as SageMaker Pipelines would act with it."""
+def pipeline_session(world: Scenario) -> Any:
+    """A session of the fraud team's pipeline role in the team account, as SageMaker jobs act with it."""
     creds = service_role_credentials(
         f"arn:aws:iam::{FRAUD_ACCOUNT}:role/mlops-fraud-pipeline",
         service="sagemaker.amazonaws.com",
         session_name="pipelines-exec",
         region=REGION,
     )
-    session = boto3.session.Session(
+    return boto3.session.Session(
         aws_access_key_id=creds.access_key_id,
         aws_secret_access_key=creds.secret_access_key,
         aws_session_token=creds.session_token,
         region_name=REGION,
     )
-    return world.client(session, "sagemaker")
+
+
+def pipeline_role(world: Scenario) -> Any:
+    """The fraud team's pipeline role in the team account, as SageMaker Pipelines would act with it."""
+    return world.client(pipeline_session(world), "sagemaker")
 
 
 def drained(world: Scenario) -> None:
@@ -451,3 +455,155 @@ def test_an_approved_version_with_a_foreign_image_is_refused_by_the_deployer(wor
         ),
     )
     assert "ModelDataUrl" in failed["reason"] and "/fraud/" in failed["reason"]
+
+
+# --- 5. approved artifacts are write-once ---------------------------------------------------------
+
+
+def s3_refused(call: Any, **kwargs: Any) -> int:
+    """The write must fail: 403 (the bucket policy) or 412 (If-None-Match on an existing key)."""
+    with pytest.raises(ClientError) as err:
+        call(**kwargs)
+    code = int(err.value.response["ResponseMetadata"]["HTTPStatusCode"])
+    assert code in (403, 412), err.value.response
+    return code
+
+
+def test_an_approved_artifact_cannot_be_overwritten(world: Scenario) -> None:
+    """The publisher uploads and registers, the approver approves; then the publisher (or the team
+    pipeline's role, cross-account) tries to replace the approved model.tar.gz: refused, with and
+    without If-None-Match; the approved bytes are still there."""
+    key = "fraud/fraud-detector/write-once/model.tar.gz"
+    session = world.assume(FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "mallory")
+    s3 = world.client(session, "s3")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"approved weights", IfNoneMatch="*")
+    arn = world.client(session, "sagemaker").create_model_package(
+        ModelPackageGroupName="fraud-detector",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("fraud/fraud-detector/write-once"),
+    )["ModelPackageArn"]
+    fraud_approver(world).update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+
+    assert s3_refused(s3.put_object, Bucket=BUCKET, Key=key, Body=b"backdoor") == 403
+    assert s3_refused(s3.put_object, Bucket=BUCKET, Key=key, Body=b"backdoor", IfNoneMatch="*") == 412
+    pipeline_s3 = world.client(pipeline_session(world), "s3")
+    assert (
+        s3_refused(pipeline_s3.put_object, Bucket=BUCKET, Key=key.replace("fraud-detector/", ""), Body=b"x")
+        == 403
+    )
+    registry_s3 = world.registry("s3")
+    assert registry_s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"approved weights"
+
+
+def test_the_team_pipeline_writes_new_artifacts_once(world: Scenario) -> None:
+    """The pipeline role's release of a new artifact (If-None-Match, the artifact key) works; rewriting
+    it does not, not even by a multipart upload."""
+    s3 = world.client(pipeline_session(world), "s3")
+    key = "fraud/models/run-7/model.tar.gz"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"run 7", IfNoneMatch="*")
+    assert s3_refused(s3.put_object, Bucket=BUCKET, Key=key, Body=b"run 8") == 403
+    started = s3.create_multipart_upload(Bucket=BUCKET, Key=key)
+    part = s3.upload_part(Bucket=BUCKET, Key=key, UploadId=started["UploadId"], PartNumber=1, Body=b"run 8")
+    assert (
+        s3_refused(
+            s3.complete_multipart_upload,
+            Bucket=BUCKET,
+            Key=key,
+            UploadId=started["UploadId"],
+            MultipartUpload={"Parts": [{"ETag": part["ETag"], "PartNumber": 1}]},
+        )
+        == 403
+    )
+    assert world.registry("s3").get_object(Bucket=BUCKET, Key=key)["Body"].read() == b"run 7"
+
+
+def test_artifacts_are_written_with_the_artifact_key_only(world: Scenario) -> None:
+    session = world.assume(FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "mallory")
+    s3 = world.client(session, "s3")
+    for encryption in (
+        {"ServerSideEncryption": "AES256"},
+        {"ServerSideEncryption": "aws:kms"},  # no key id: S3 would use the AWS managed key aws/s3
+        {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": f"arn:aws:kms:{REGION}:{FRAUD_ACCOUNT}:key/mine"},
+    ):
+        assert (
+            s3_refused(
+                s3.put_object,
+                Bucket=BUCKET,
+                Key="fraud/fraud-detector/own-key/model.tar.gz",
+                Body=b"x",
+                IfNoneMatch="*",
+                **encryption,
+            )
+            == 403
+        )
+
+
+# --- 6. what was approved is what runs --------------------------------------------------------------
+
+
+def endpoint_ledger(world: Scenario, endpoint_id: str) -> list[dict[str, Any]]:
+    items = world.registry("dynamodb").query(
+        TableName=world.info["ledger_table"],
+        KeyConditionExpression="endpoint_id = :e",
+        ExpressionAttributeValues={":e": {"S": endpoint_id}},
+    )["Items"]
+    return [{k: next(iter(v.values())) for k, v in item.items()} for item in items]
+
+
+def test_a_specification_rewritten_after_approval_is_refused(world: Scenario) -> None:
+    """The approver approves a version, then rewrites its inference specification with UpdateModelPackage
+    (the API accepts it at any status) and moves it to Production: the deployer refuses it (ledger
+    failed, the reason names the field) and recommender-prod keeps serving what it served."""
+    publisher, approver = recsys_publisher(world), recsys_approver(world)
+    arn = publisher.create_model_package(
+        ModelPackageGroupName="recommender",
+        ModelApprovalStatus="PendingManualApproval",
+        InferenceSpecification=spec("recsys/recommender/reviewed"),
+    )["ModelPackageArn"]
+    approver.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    drained(world)
+    pin = endpoint_ledger(world, f"approval/{arn}")
+    assert len(pin) == 1 and "recsys/recommender/reviewed" in pin[0]["inference_specification"]
+
+    approver.update_model_package(
+        ModelPackageArn=arn, InferenceSpecification=spec("recsys/recommender/swapped")
+    )
+    before = endpoint(world, REGISTRY, "recommender-prod")
+    approver.update_model_package(ModelPackageArn=arn, ModelLifeCycle=PRODUCTION)
+    failed = world.wait(
+        "the deployer refuses the rewritten version",
+        lambda: next(
+            (
+                e
+                for e in endpoint_ledger(world, f"{REGISTRY}/{REGION}/recommender-prod")
+                if e.get("model_package_arn") == arn and e["status"] == "failed"
+            ),
+            None,
+        ),
+    )
+    assert "InferenceSpecification.Containers[0].ModelDataUrl" in failed["reason"]
+    assert "swapped" in failed["reason"] and "changed after approval" in failed["reason"]
+    after = endpoint(world, REGISTRY, "recommender-prod")
+    assert (after or {}).get("EndpointConfigName") == (before or {}).get("EndpointConfigName")
+    assert not any(
+        e.get("model_package_arn") == arn and e["status"] in ("in_progress", "live")
+        for e in endpoint_ledger(world, f"{REGISTRY}/{REGION}/recommender-prod")
+    )
+    # the approver cannot rewrite the pin: its ledger writes are limited to its endpoints' partitions
+    approver_ddb = world.client(
+        world.assume(
+            world.info["roles"]["recsys"]["approver_account"],
+            world.info["roles"]["recsys"]["approver"],
+            "alice",
+        ),
+        "dynamodb",
+    )
+    refused(
+        approver_ddb.put_item,
+        TableName=world.info["ledger_table"],
+        Item={
+            "endpoint_id": {"S": f"approval/{arn}"},
+            "at": {"S": "0000"},
+            "inference_specification": {"S": "{}"},
+        },
+    )

@@ -122,20 +122,17 @@ def create_ledger_table() -> Any:
     return ddb
 
 
+SPEC = {
+    "Containers": [
+        {"Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1", "ModelDataUrl": "s3://b/m.tar.gz"}
+    ],
+    "SupportedContentTypes": ["text/csv"],
+    "SupportedResponseMIMETypes": ["text/csv"],
+}
+
+
 def register(sm: Any, *, approve: bool = True) -> str:
-    arn = sm.create_model_package(
-        ModelPackageGroupName=GROUP,
-        InferenceSpecification={
-            "Containers": [
-                {
-                    "Image": f"{REGISTRY}.dkr.ecr.{REGION}.amazonaws.com/xgb:1",
-                    "ModelDataUrl": "s3://b/m.tar.gz",
-                }
-            ],
-            "SupportedContentTypes": ["text/csv"],
-            "SupportedResponseMIMETypes": ["text/csv"],
-        },
-    )["ModelPackageArn"]
+    arn = sm.create_model_package(ModelPackageGroupName=GROUP, InferenceSpecification=SPEC)["ModelPackageArn"]
     if approve:
         sm.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
     return arn
@@ -147,6 +144,7 @@ def approval_event(arn: str, status: str = "Approved") -> dict[str, Any]:
     event["detail"]["ModelPackageArn"] = arn
     event["detail"]["ModelPackageVersion"] = int(arn.rsplit("/", 1)[1])
     event["detail"]["ModelApprovalStatus"] = status
+    event["detail"]["InferenceSpecification"] = SPEC  # the event carries what the version runs
     event["id"] = f"evt-{arn.rsplit('/', 1)[1]}-{status}"
     return event
 
@@ -403,17 +401,18 @@ def test_handler_approval_update_rollback_and_call_budget(world, monkeypatch, ca
         (LIVE, 1),
     ]
 
-    # an approval that leads to an update: at most 12 calls including the ledger write (STS cached),
-    # the new fleet's two rollback alarms and two reads of the live serving settings
-    # (DescribeEndpointConfig, DescribeScalableTargets)
+    # an approval that leads to an update: at most 15 calls including the ledger write (STS cached),
+    # the new fleet's two rollback alarms, two reads of the live serving settings
+    # (DescribeEndpointConfig, DescribeScalableTargets) and three that pin what was approved and check it
+    # before deploying (issue 9): the pin's Query and PutItem, and DescribeModelPackage for what runs now
     v2 = register(sm)
     counter.take()
     invoke(approval_event(v2))
     calls = counter.take()
     print("approval -> update calls:", calls)
-    assert len(calls) <= 12 and "AssumeRole" not in calls
+    assert len(calls) <= 15 and "AssumeRole" not in calls
     assert calls.count("PutMetricAlarm") == 2
-    assert calls.count("UpdateEndpoint") == 1 and calls.count("PutItem") == 1
+    assert calls.count("UpdateEndpoint") == 1 and calls.count("PutItem") == 2
     status = serving_sm(SERVING).describe_endpoint(EndpointName="fraud-detector-prod")
     assert status["EndpointStatus"] == "Updating"
 

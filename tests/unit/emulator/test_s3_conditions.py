@@ -25,7 +25,10 @@ WRITE_ONCE = {
             "Principal": "*",
             "Action": "s3:PutObject",
             "Resource": f"arn:aws:s3:::{BUCKET}/*",
-            "Condition": {"Null": {"s3:if-none-match": "true"}, "Bool": {"s3:ObjectCreationOperation": "true"}},
+            "Condition": {
+                "Null": {"s3:if-none-match": "true"},
+                "Bool": {"s3:ObjectCreationOperation": "true"},
+            },
         },
         {
             "Sid": "OnlyTheKey",
