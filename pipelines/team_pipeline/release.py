@@ -13,7 +13,9 @@ applies (the bucket policy refuses any other key).
 
 Arguments: ``--destination s3://<bucket>/<prefix>`` (no trailing slash). Inputs:
 ``/opt/ml/processing/model/model.tar.gz`` and ``/opt/ml/processing/evaluation/evaluation.json``.
-Python 3.8 (the container's interpreter); ``boto3`` is the container's.
+Python 3.8 (the container's interpreter); ``boto3`` is the container's, which can be older than the
+``IfNoneMatch`` parameter (the XGBoost container pins boto3 1.17, aws/sagemaker-xgboost-container
+requirements.txt), so the header is added to the signed request by a botocore hook instead.
 """
 
 from __future__ import annotations
@@ -37,12 +39,27 @@ def destination(uri: str) -> tuple[str, str]:
     return match.group(1), match.group(2)
 
 
+def _if_none_match(request: Any, **_: Any) -> None:
+    request.headers["If-None-Match"] = "*"
+
+
+def write_once(s3: Any) -> Any:
+    """The client, sending ``If-None-Match: *`` on PutObject and CompleteMultipartUpload (the two
+    requests that create an object; the header is signed with the request)."""
+    for operation in ("PutObject", "CompleteMultipartUpload"):
+        s3.meta.events.register(
+            f"before-sign.s3.{operation}", _if_none_match, unique_id=f"write-once-{operation}"
+        )
+    return s3
+
+
 def upload_once(s3: Any, path: Path, bucket: str, key: str, part_size: int = PART_SIZE) -> None:
     """Create ``key`` from ``path`` only if it does not exist (412 PreconditionFailed otherwise)."""
+    s3 = write_once(s3)
     size = path.stat().st_size
     if size <= min(part_size, SINGLE_PUT_LIMIT):
         with path.open("rb") as body:
-            s3.put_object(Bucket=bucket, Key=key, Body=body, IfNoneMatch="*")
+            s3.put_object(Bucket=bucket, Key=key, Body=body)
         return
     upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     try:
@@ -59,7 +76,7 @@ def upload_once(s3: Any, path: Path, bucket: str, key: str, part_size: int = PAR
                 parts.append({"ETag": etag["ETag"], "PartNumber": number})
                 number += 1
         s3.complete_multipart_upload(
-            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}, IfNoneMatch="*"
+            Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
         )
     except Exception:
         s3.abort_multipart_upload(Bucket=bucket, Key=key, UploadId=upload_id)
