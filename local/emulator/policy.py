@@ -2,7 +2,9 @@
 
 Supports Action/NotAction (case-insensitive wildcards), Resource/NotResource (wildcards), Principal
 (for resource policies), and the condition operators String*, Arn*, Bool and Null, with the
-``...IfExists`` suffix and ``ForAnyValue:``/``ForAllValues:`` prefixes. Explicit Deny wins; without
+``...IfExists`` suffix and ``ForAnyValue:``/``ForAllValues:`` prefixes; a key absent from the request
+matches only ``...IfExists``, ``ForAllValues:``, ``Null`` true and the negated operators
+(``StringNotEquals``, ``ArnNotLike``, ...), as IAM evaluates it. Explicit Deny wins; without
 an Allow the request is implicitly denied. Not supported (treated as not matching): NotPrincipal,
 numeric/date/IP operators, policy variables.
 """
@@ -93,7 +95,10 @@ def conditions_match(conditions: dict[str, Any] | None, context: dict[str, list[
                     return False
                 continue
             if actual is None:
-                if if_exists or set_op == "ForAllValues":
+                # an absent key: IfExists and ForAllValues match; a negated operator (StringNotEquals,
+                # ArnNotLike, ...) matches too, every other operator does not
+                # (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_condition_operators.html)
+                if if_exists or set_op == "ForAllValues" or (set_op is None and "Not" in op):
                     continue
                 return False
             if set_op == "ForAllValues":

@@ -200,6 +200,10 @@ def test_admin_is_allowed_everything(roles: dict[str, Any]) -> None:
         ({"StringEquals": {"k": "a"}}, {}, False),
         ({"StringEqualsIfExists": {"k": "a"}}, {}, True),
         ({"StringNotEquals": {"k": "a"}}, {"k": ["b"]}, True),
+        ({"StringNotEquals": {"k": "a"}}, {}, True),  # a negated operator matches an absent key
+        ({"ArnNotLike": {"k": "arn:*"}}, {}, True),
+        ({"ForAnyValue:StringNotEquals": {"k": "a"}}, {}, False),
+        ({"StringNotEquals": {"k": "a"}}, {"k": ["a"]}, False),
         ({"StringLike": {"k": "arn:*:role/x-*"}}, {"K": ["arn:aws:role/x-1"]}, True),
         ({"StringEqualsIgnoreCase": {"k": "ABC"}}, {"k": ["abc"]}, True),
         ({"Null": {"k": "true"}}, {}, True),
