@@ -7,6 +7,7 @@ the key path, the bad value and what is allowed, so `cdk synth` fails with one c
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Mapping
@@ -61,6 +62,7 @@ class ConfigError(ValueError):
         super().__init__(f"config error at '{path}': {value!r} is not allowed; {allowed}")
 
 
+@functools.cache  # botocore's endpoint data does not change while the process runs; 0.2 s per parse
 def known_regions() -> frozenset[str]:
     """Region names SageMaker exists in, from botocore's bundled endpoint data (offline)."""
     session = _BotocoreSession()

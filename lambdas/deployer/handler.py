@@ -16,7 +16,7 @@ _SERVICE: DeployerService | None = None
 def handler(event: dict[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
     global _SERVICE
     if _SERVICE is None:  # first invocation of this sandbox: settings and clients, once
-        log.configure(os.environ.get("LOG_LEVEL", "INFO"))
+        log.configure(os.environ.get("LOG_LEVEL", "INFO"))  # pragma: no mutate
         _SERVICE = build_service(os.environ, aws.factory())
     messages = parse_lambda_event(event)
     failed = _SERVICE.handle(messages, remaining_ms=getattr(context, "get_remaining_time_in_millis", None))

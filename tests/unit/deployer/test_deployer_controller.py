@@ -402,6 +402,17 @@ class TestOutcomes:
         assert live.approved_by == "alice"
         assert decision.cleanup_keep == serving(4).config_name and decision.deploy is None
 
+    def test_live_carries_its_own_approval_and_the_previous_package_arn(self):
+        """Two versions approved by different people: the live item of v4 names v4's approver (from
+        its in-progress item), never v3's, and the ARN of the version it replaced."""
+        pending = dataclasses.replace(self.pending(), approved_by="bob", approval_description=None)
+        older = item(LIVE, 3, serving_version=3, approved_by="alice", approval_description="AUC 0.94")
+        decision = controller.decide(D, pkg(4), serving(4), [pending, older])
+        (live,) = decision.records
+        assert (live.approved_by, live.approval_description) == ("bob", None)
+        assert (live.model_package_arn, live.serving_package_arn) == (package_arn(4), package_arn(4))
+        assert (live.previous_package_arn, live.previous_version) == (package_arn(3), 3)
+
     def test_silent_rollback_is_detected_recorded_and_not_retried(self):
         endpoint = serving(3, failure_reason="Alarm 5xx in ALARM")
         decision = controller.decide(D, pkg(4), endpoint, [self.pending()])
