@@ -23,6 +23,7 @@ from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.kms.models import Key as KmsKey
+from moto.logs.models import LogGroup, logs_backends
 from moto.s3.models import s3_backends
 from moto.sagemaker.models import sagemaker_backends
 from moto.scheduler.models import scheduler_backends
@@ -564,6 +565,78 @@ def _kms_key_create(
     )
 
 
+def _kms_key_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """``AWS::KMS::Key`` changed by a stack update: the same key, with the new policy, description,
+    rotation and enabled state. CloudFormation updates these properties with no interruption (same
+    physical id: https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-kms-key.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html).
+    moto 5.2.5 has no update handler for keys: its stack update put ``None`` in place of the key, and the
+    next ``Fn::GetAtt``/``Ref`` of it failed ("Fn::GetAtt references undefined resource ArtifactsKey...").
+    Properties that replace a key (``KeySpec``, ``KeyUsage``, ``MultiRegion``, ``Origin``) are not
+    emulated: moto creates every key as a symmetric encryption key."""
+    props = cloudformation_json.get("Properties", {})
+    key = original_resource
+    key.policy = props.get("KeyPolicy") or key.policy
+    key.description = props.get("Description") or ""
+    key.key_rotation_status = bool(props.get("EnableKeyRotation", False))
+    key.enabled = bool(props.get("Enabled", True))
+    return key
+
+
+def _log_group_update(
+    cls: Any,
+    original_resource: Any,
+    new_resource_name: str,
+    cloudformation_json: Any,
+    account_id: str,
+    region_name: str,
+) -> Any:
+    """``AWS::Logs::LogGroup`` changed by a stack update (moto 5.2.5 has no update handler; it put
+    ``None`` in the stack's resources). ``RetentionInDays`` changes in place; a new ``LogGroupName``
+    replaces the group, and the old one stays when ``UpdateReplacePolicy`` is ``Retain``
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-logs-loggroup.html,
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-attribute-updatereplacepolicy.html)."""
+    props = cloudformation_json.get("Properties", {})
+    backend = logs_backends[account_id][region_name]
+    name = props.get("LogGroupName", original_resource.name)
+    if name != original_resource.name:
+        if cloudformation_json.get("UpdateReplacePolicy") not in _RETAIN:
+            original_resource.delete(account_id, region_name)
+        if name in backend.groups:
+            return backend.groups[name]
+        return LogGroup.create_from_cloudformation_json(name, cloudformation_json, account_id, region_name)
+    original_resource.set_retention_policy(props.get("RetentionInDays"))
+    return original_resource
+
+
+_original_parse_and_update_resource = parsing.parse_and_update_resource
+
+
+def _parse_and_update_resource(
+    logical_id: str, resource_json: dict[str, Any], resources_map: Any, account_id: str, region_name: str
+) -> Any:
+    """A resource type moto cannot update fails the update with a message that names it, instead of
+    vanishing from the stack's resources (moto returned ``None``, which surfaced later as an unrelated
+    "Fn::GetAtt references undefined resource" or a missing export)."""
+    updated = _original_parse_and_update_resource(
+        logical_id, resource_json, resources_map, account_id, region_name
+    )
+    if updated is None and resources_map._parsed_resources.get(logical_id) is not None:
+        raise CfnValidationError(
+            logical_id,
+            message=f"the emulator cannot update {resource_json.get('Type')} {logical_id} "
+            "(moto has no update handler for this type)",
+        )
+    return updated
+
+
 _original_create_change_set = CloudFormationBackend.create_change_set
 _original_execute_change_set = CloudFormationBackend.execute_change_set
 
@@ -588,6 +661,12 @@ def _execute_change_set(
         cs for cs in self.change_sets.values() if cs.change_set_name == change_set_name
     )
     stack = self.stacks[change_set.stack_id]
+    # "After you execute a change set, CloudFormation deletes any additional change sets that are associated
+    # with the stack" (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-execute.html)
+    for other in [
+        k for k, cs in self.change_sets.items() if cs.stack_id == stack.stack_id and cs is not change_set
+    ]:
+        del self.change_sets[other]
     old = {e.name for e in stack.exports}
     stack._parse_template()
     stack.output_map = stack._create_output_map()
@@ -650,7 +729,12 @@ def _stack_scoped(original: Any) -> Any:
             ]
             if not matches:
                 raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
+            # moto's CloudFormation handlers read the parsed parameters (``params``), not the query string:
+            # without both, DeleteChangeSet deleted the first change set of that name in the region (another
+            # stack's), and the CLI waited forever for this stack's to go
             self.querystring["ChangeSetName"] = [matches[-1]]
+            if isinstance(getattr(self, "params", None), dict):
+                self.params["ChangeSetName"] = matches[-1]
         return original(self)
 
     return method
@@ -669,6 +753,9 @@ def install() -> None:
             scoped._stack_scoped = True
             setattr(CloudFormationResponse, name, scoped)
     KmsKey.create_from_cloudformation_json = classmethod(_kms_key_create)  # type: ignore[method-assign,assignment]
+    KmsKey.update_from_cloudformation_json = classmethod(_kms_key_update)  # type: ignore[method-assign,assignment]
+    LogGroup.update_from_cloudformation_json = classmethod(_log_group_update)  # type: ignore[method-assign,assignment]
+    parsing.parse_and_update_resource = _parse_and_update_resource
     parsing.get_model_list.cache_clear()
     parsing.get_model_map.cache_clear()
     parsing.get_name_type_map.cache_clear()

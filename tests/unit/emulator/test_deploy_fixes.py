@@ -193,3 +193,108 @@ def test_event_source_mapping_does_not_consume_the_queue(aws: None) -> None:
     )
     runner.drain()
     assert seen == ["hello"]  # the runner got it: moto did not try to invoke the function
+
+
+def _update(cfn: Any, name: str, template: dict[str, Any]) -> str:
+    """Update a stack the way the CDK CLI does: an UPDATE change set, then execute it."""
+    cfn.create_change_set(
+        StackName=name,
+        ChangeSetName="cdk-deploy-change-set",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(template),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    cfn.execute_change_set(ChangeSetName="cdk-deploy-change-set", StackName=name)
+    return str(cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"])
+
+
+def _key_stack(grantee: str) -> dict[str, Any]:
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{grantee}:root"},
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+            }
+        ],
+    }
+    return {
+        "Resources": {
+            "Key": {
+                "Type": "AWS::KMS::Key",
+                "Properties": {"KeyPolicy": policy, "EnableKeyRotation": True},
+                "UpdateReplacePolicy": "Retain",
+                "DeletionPolicy": "Retain",
+            },
+            "Logs": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": "/aws/lambda/f", "RetentionInDays": 365},
+                "UpdateReplacePolicy": "Retain",
+                "DeletionPolicy": "Retain",
+            },
+        },
+        "Outputs": {
+            "KeyArn": {"Value": {"Fn::GetAtt": ["Key", "Arn"]}, "Export": {"Name": "Keys:KeyArn"}},
+            "LogsArn": {"Value": {"Fn::GetAtt": ["Logs", "Arn"]}},
+        },
+    }
+
+
+def test_an_update_changes_a_key_policy_in_place_and_keeps_its_exports(aws: None) -> None:
+    """A key policy change (a serving account leaves the config) is an update with no interruption on AWS:
+    the same key, the new policy, the stack's GetAtt and exports still resolve. moto 5.2.5 dropped the key
+    from the stack instead, and the update failed with "Fn::GetAtt references undefined resource Key"."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    kms = boto3.client("kms", region_name=REGION)
+    assert _stack(cfn, "Keys", _key_stack("333333333333")) == "CREATE_COMPLETE"
+    [export] = cfn.list_exports()["Exports"]
+    key_id = export["Value"].rsplit("/", 1)[1]
+
+    changed = _key_stack("444444444444")
+    changed["Resources"]["Logs"]["Properties"]["RetentionInDays"] = 30
+    assert _update(cfn, "Keys", changed) == "UPDATE_COMPLETE"
+
+    assert cfn.list_exports()["Exports"] == [export]  # same key, same ARN
+    policy = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
+    principals = json.dumps(policy) if not isinstance(policy, str) else policy
+    assert "444444444444" in principals and "333333333333" not in principals
+    assert kms.get_key_rotation_status(KeyId=key_id)["KeyRotationEnabled"] is True
+    [group] = boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]
+    assert (group["logGroupName"], group["retentionInDays"]) == ("/aws/lambda/f", 30)
+
+
+def test_change_set_calls_act_on_the_named_stacks_change_set(aws: None) -> None:
+    """Every `cdk deploy` names its change set `cdk-deploy-change-set`: deleting one stack's must leave the
+    other stack's alone (AWS names change sets per stack). The emulator deleted the first one of that name
+    in the region, and the CLI then waited forever for its own to go."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    for name in ("First", "Second"):
+        parameter = {
+            "Type": "AWS::SSM::Parameter",
+            "Properties": {"Name": name, "Type": "String", "Value": name},
+        }
+        assert _stack(cfn, name, {"Resources": {"Parameter": parameter}}) == "CREATE_COMPLETE"
+    cfn.delete_change_set(ChangeSetName="cdk-deploy-change-set", StackName="Second")
+    with pytest.raises(ClientError, match="ChangeSetNotFound"):
+        cfn.describe_change_set(ChangeSetName="cdk-deploy-change-set", StackName="Second")
+    first = cfn.describe_change_set(ChangeSetName="cdk-deploy-change-set", StackName="First")
+    assert first["StackName"] == "First"
+
+
+def test_executing_a_change_set_deletes_the_stacks_other_change_sets(aws: None) -> None:
+    """https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-changesets-execute.html:
+    "After you execute a change set, CloudFormation deletes any additional change sets that are associated
+    with the stack"."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    assert _stack(cfn, "Keys", _key_stack("333333333333")) == "CREATE_COMPLETE"
+    cfn.create_change_set(
+        StackName="Keys",
+        ChangeSetName="stale",
+        ChangeSetType="UPDATE",
+        TemplateBody=json.dumps(_key_stack("555555555555")),
+    )
+    assert _update(cfn, "Keys", _key_stack("444444444444")) == "UPDATE_COMPLETE"
+    with pytest.raises(ClientError, match="ChangeSetNotFound"):
+        cfn.describe_change_set(ChangeSetName="stale", StackName="Keys")
