@@ -20,6 +20,7 @@ from moto.cloudformation.models import CloudFormationBackend
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
+from moto.core.responses import EmptyResult
 from moto.dynamodb.models import dynamodb_backends
 from moto.events.models import events_backends
 from moto.kms.models import Key as KmsKey
@@ -693,6 +694,21 @@ def _delete_resource(self: parsing.ResourceMap, parsed_resource: Any, resource_j
     _original_delete_resource(self, parsed_resource, resource_json)
 
 
+_original_resource_map_update = parsing.ResourceMap.update
+
+
+def _resource_map_update(self: parsing.ResourceMap, template: dict[str, Any], parameters: Any = None) -> None:
+    """A resource removed by an update leaves the stack: moto deleted it (or kept it, Retain) but kept its
+    model in the stack's parsed resources, so adding the same logical id back later returned that stale
+    model and created nothing (a team's roles, deleted when the team left the config, never came back).
+    CloudFormation creates a resource added to a template
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-cfn-updating-stacks-update-behaviors.html)."""
+    before = set(self._resource_json_map)
+    _original_resource_map_update(self, template, parameters)
+    for gone in before - set(template.get("Resources", {})):
+        self._parsed_resources.pop(gone, None)
+
+
 _original_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
 
 
@@ -712,11 +728,13 @@ class ChangeSetNotFound(CloudFormationError):
     code = "ChangeSetNotFound"  # the SDKs' ChangeSetNotFoundException
 
 
-def _stack_scoped(original: Any) -> Any:
+def _stack_scoped(original: Any, *, missing_ok: bool = False) -> Any:
     """Change set calls find the change set of the named stack. AWS names change sets per stack; moto
     matched the name alone, so with one `cdk-deploy-change-set` per stack a second `cdk deploy` deleted
     another stack's change set and waited forever for its own to go (DeleteChangeSet/DescribeChangeSet:
-    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html)."""
+    https://docs.aws.amazon.com/AWSCloudFormation/latest/APIReference/API_DescribeChangeSet.html).
+    ``missing_ok`` (DeleteChangeSet): deleting a change set the stack does not have succeeds; the CDK CLI
+    calls it before every deploy ("Removing existing change set ... if it exists") and relies on that."""
 
     def method(self: CloudFormationResponse) -> Any:
         name, stack = self._get_param("ChangeSetName"), self._get_param("StackName")
@@ -727,6 +745,8 @@ def _stack_scoped(original: Any) -> Any:
                 if change_set.change_set_name == name
                 and stack in (change_set.stack_name, change_set.stack_id)
             ]
+            if not matches and missing_ok:
+                return EmptyResult()
             if not matches:
                 raise ChangeSetNotFound(f"ChangeSet [{name}] does not exist")
             # moto's CloudFormation handlers read the parsed parameters (``params``), not the query string:
@@ -745,11 +765,12 @@ def install() -> None:
     CloudFormationBackend.create_change_set = _create_change_set  # type: ignore[method-assign]
     CloudFormationBackend.execute_change_set = _execute_change_set  # type: ignore[method-assign]
     parsing.ResourceMap._delete_resource = _delete_resource  # type: ignore[method-assign]
+    parsing.ResourceMap.update = _resource_map_update  # type: ignore[method-assign]
     parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
     for name in ("delete_change_set", "describe_change_set", "execute_change_set"):
         original = getattr(CloudFormationResponse, name)
         if not getattr(original, "_stack_scoped", False):
-            scoped = _stack_scoped(original)
+            scoped = _stack_scoped(original, missing_ok=name == "delete_change_set")
             scoped._stack_scoped = True
             setattr(CloudFormationResponse, name, scoped)
     KmsKey.create_from_cloudformation_json = classmethod(_kms_key_create)  # type: ignore[method-assign,assignment]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from moto.core.base_backend import BackendDict
@@ -15,12 +16,15 @@ from local.emulator.up import LocalAws
 
 
 @contextlib.contextmanager
-def deployed_local_aws() -> Iterator[LocalAws]:
-    """A fresh emulator with every stack deployed; stopped, and moto's state reset, on exit."""
+def deployed_local_aws(config_path: Path | None = None) -> Iterator[LocalAws]:
+    """A fresh emulator with every stack of ``config_path`` (default: the example) deployed; stopped,
+    and moto's state reset, on exit."""
     root = logging.getLogger()
     saved = root.level, [(h, h.formatter) for h in root.handlers]  # the deployer reconfigures logging
     BackendDict.reset()
     local = LocalAws(port=0, log=lambda message: None, function_log_level="WARNING")
+    if config_path is not None:
+        local.config_path = config_path
     try:
         local.start()
         yield local

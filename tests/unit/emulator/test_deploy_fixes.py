@@ -298,3 +298,53 @@ def test_executing_a_change_set_deletes_the_stacks_other_change_sets(aws: None) 
     assert _update(cfn, "Keys", _key_stack("444444444444")) == "UPDATE_COMPLETE"
     with pytest.raises(ClientError, match="ChangeSetNotFound"):
         cfn.describe_change_set(ChangeSetName="stale", StackName="Keys")
+
+
+def test_a_resource_removed_and_added_back_is_created_again(aws: None) -> None:
+    """A team leaves the config (its role leaves the template: deleted) and comes back (created again)."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    iam = boto3.client("iam", region_name=REGION)
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"AWS": "222222222222"}, "Action": "sts:AssumeRole"}],
+    }
+    role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {"RoleName": "team-role", "AssumeRolePolicyDocument": trust},
+    }
+    parameter = {
+        "Type": "AWS::SSM::Parameter",
+        "Properties": {"Name": "kept", "Type": "String", "Value": "v"},
+    }
+    assert _stack(cfn, "Team", {"Resources": {"Role": role, "Kept": parameter}}) == "CREATE_COMPLETE"
+    assert _update(cfn, "Team", {"Resources": {"Kept": parameter}}) == "UPDATE_COMPLETE"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        iam.get_role(RoleName="team-role")
+    assert _update(cfn, "Team", {"Resources": {"Role": role, "Kept": parameter}}) == "UPDATE_COMPLETE"
+    assert iam.get_role(RoleName="team-role")["Role"]["RoleName"] == "team-role"
+    resources = cfn.describe_stack_resources(StackName="Team")["StackResources"]
+    assert sorted(r["LogicalResourceId"] for r in resources) == ["Kept", "Role"]
+
+
+def test_deleting_a_change_set_the_stack_does_not_have_succeeds(aws: None) -> None:
+    """The CDK CLI deletes `cdk-deploy-change-set` "if it exists" before every deploy."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    parameter = {"Type": "AWS::SSM::Parameter", "Properties": {"Name": "p", "Type": "String", "Value": "v"}}
+    assert _stack(cfn, "Stack", {"Resources": {"Parameter": parameter}}) == "CREATE_COMPLETE"
+    cfn.delete_change_set(ChangeSetName="cdk-deploy-change-set", StackName="Stack")
+    cfn.delete_change_set(
+        ChangeSetName="cdk-deploy-change-set", StackName="Stack"
+    )  # again: nothing to delete
+    with pytest.raises(ClientError, match="ChangeSetNotFound"):
+        cfn.describe_change_set(ChangeSetName="cdk-deploy-change-set", StackName="Stack")
+
+
+def test_an_update_the_emulator_cannot_apply_fails_naming_the_type(aws: None) -> None:
+    """moto has no update handler for AWS::EC2::VPC: the update fails with the type named, instead of
+    dropping the VPC from the stack and failing later on an unrelated reference."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    vpc = {"Type": "AWS::EC2::VPC", "Properties": {"CidrBlock": "10.0.0.0/16"}}
+    assert _stack(cfn, "Net", {"Resources": {"Vpc": vpc}}) == "CREATE_COMPLETE"
+    changed = {"Resources": {"Vpc": {**vpc, "Properties": {"CidrBlock": "10.1.0.0/16"}}}}
+    with pytest.raises(ClientError, match="cannot update AWS::EC2::VPC Vpc"):
+        _update(cfn, "Net", changed)
