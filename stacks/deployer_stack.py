@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from pipelines.team_pipeline import template as t
-from stacks.config import Deployment, ProjectConfig
+from stacks.config import Deployment, ProjectConfig, Team
 from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
@@ -20,9 +20,10 @@ from stacks.constructs.endpoint_autoscaling import AUTOSCALING_WILDCARD_REASONS,
 from stacks.constructs.ledger import DeploymentLedger
 from stacks.constructs.names import (
     DEPLOY_ACCESS_ROLE_NAME,
-    EXECUTION_ROLE_NAME,
+    SERVING_ROLE_PATTERN,
     artifact_bucket_name,
     rollback_alarm_names,
+    serving_role_name,
 )
 from stacks.constructs.notifications import DeploymentNotifications
 from stacks.constructs.operations_dashboard import OperationsDashboard
@@ -40,6 +41,16 @@ def sagemaker_image_accounts(region: str) -> tuple[str, ...]:
     return (uri.split(".", 1)[0],) if isinstance(uri, str) else ()
 
 
+def image_accounts(config: ProjectConfig, team: Team, region: str) -> list[str]:
+    """Accounts whose ECR images a team's models may run in ``region``: ``registry.allowed_image_accounts``,
+    by default the team's account, the registry account and SageMaker's own image account of the region.
+    The deployer admits only these (admission_rules) and the team's execution roles pull only from them."""
+    allowed = config.registry.allowed_image_accounts
+    if allowed is None:
+        allowed = (team.account, config.registry.account, *sagemaker_image_accounts(region))
+    return sorted(set(allowed))
+
+
 def admission_rules(config: ProjectConfig, deployment: Deployment) -> dict[str, Any]:
     """What the deployer admits for this deployment (lambdas/deployer/admission.py): images of the allowed
     accounts (default: the owning team's account, the registry account and SageMaker's own image account
@@ -47,11 +58,8 @@ def admission_rules(config: ProjectConfig, deployment: Deployment) -> dict[str, 
     when required, and model data only under the owning team's prefix."""
     registry = config.registry
     owner = config.group_owner(deployment.model_group)
-    allowed = registry.allowed_image_accounts
-    if allowed is None:
-        allowed = (owner.account, registry.account, *sagemaker_image_accounts(deployment.region))
     return {
-        "allowed_image_accounts": sorted(set(allowed)),
+        "allowed_image_accounts": image_accounts(config, owner, deployment.region),
         "require_image_digest": registry.require_image_digest,
         "model_data_prefix": f"s3://{artifact_bucket_name(registry.account, registry.region)}/{owner.name}/",
     }
@@ -73,7 +81,10 @@ def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment)
         "instance_count": deployment.instance_count,
         "rollout": deployment.rollout.as_dict(),
         "alarms": list(rollback_alarm_names(deployment.endpoint)),
-        "execution_role_arn": _role_arn(stack, deployment.account, EXECUTION_ROLE_NAME),
+        # the owning team's execution role in the endpoint's account (stacks/constructs/serving_roles.py)
+        "execution_role_arn": _role_arn(
+            stack, deployment.account, serving_role_name(config.group_owner(deployment.model_group).name)
+        ),
         "deploy_role_arn": None
         if in_registry_account
         else _role_arn(stack, deployment.account, DEPLOY_ACCESS_ROLE_NAME),
@@ -131,7 +142,7 @@ class DeployerStack(Stack):
                 tagged_endpoint_statements(
                     self,
                     regions=local_regions,
-                    execution_role_arn=_role_arn(self, registry.account, EXECUTION_ROLE_NAME),
+                    execution_role_pattern=_role_arn(self, registry.account, SERVING_ROLE_PATTERN),
                 )
             )
             # no Sid: the deployer's inline policy is near its size budget (test_deployer_iam_size)

@@ -7,7 +7,7 @@ from constructs import Construct
 
 from stacks.config import ProjectConfig
 from stacks.constructs.artifact_store import ArtifactStore
-from stacks.constructs.names import EXECUTION_ROLE_NAME
+from stacks.constructs.names import SERVING_ROLE_PATTERN
 
 
 class RegistryStack(Stack):
@@ -20,7 +20,7 @@ class RegistryStack(Stack):
             self,
             "Artifacts",
             reader_accounts=serving_accounts,
-            reader_role_name=EXECUTION_ROLE_NAME,
+            reader_role_pattern=SERVING_ROLE_PATTERN,
             organization_id=config.registry.organization_id,
             pipeline_writers=[
                 (t.name, t.account) for t in config.pipeline_teams if t.account != config.registry.account

@@ -13,7 +13,8 @@ from constructs import Construct
 from stacks.config import ProjectConfig
 from stacks.constructs.event_forwarding import EndpointEventForwarding
 from stacks.constructs.rollback_alarms import RollbackAlarms
-from stacks.constructs.serving_roles import DeployAccessRole, ExecutionRole
+from stacks.constructs.serving_roles import DeployAccessRole, TeamExecutionRole
+from stacks.deployer_stack import image_accounts
 
 
 class ServingStack(Stack):
@@ -35,14 +36,23 @@ class ServingStack(Stack):
         for deployment in here:
             RollbackAlarms(self, f"Alarms-{deployment.endpoint}", endpoint=deployment.endpoint)
         if include_roles:
-            execution = ExecutionRole(
-                self,
-                "Execution",
-                registry_account=registry.account,
-                registry_region=registry.region,
-                endpoints=sorted(d.endpoint for d in in_account),
-            )
-            CfnOutput(self, "ExecutionRoleArn", value=execution.role.role_arn)
+            # one execution role per team served in this account (the owner of each deployment's group)
+            teams = sorted({config.group_owner(d.model_group).name for d in in_account})
+            regions = sorted({d.region for d in in_account})
+            roles = []
+            for name in teams:
+                team = next(t for t in config.teams if t.name == name)
+                roles.append(
+                    TeamExecutionRole(
+                        self,
+                        f"Execution-{name}",
+                        team=name,
+                        registry_account=registry.account,
+                        registry_region=registry.region,
+                        image_accounts=sorted({a for r in regions for a in image_accounts(config, team, r)}),
+                        regions=regions,
+                    ).role.role_arn
+                )
             if account != registry.account:
                 access = DeployAccessRole(
                     self,
@@ -51,7 +61,7 @@ class ServingStack(Stack):
                     registry_region=registry.region,
                     endpoints=sorted(d.endpoint for d in in_account),
                     groups=sorted({d.model_group for d in in_account}),
-                    execution_role_arn=execution.role.role_arn,
+                    execution_role_arns=roles,
                     organization_id=registry.organization_id,
                 )
                 CfnOutput(self, "DeployAccessRoleArn", value=access.role.role_arn)

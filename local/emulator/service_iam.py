@@ -29,6 +29,10 @@ moto's signature check, then the caller's identity policies evaluated with :mod:
 - Application Auto Scaling: ``DescribeScalableTargets`` on ``*``; ``RegisterScalableTarget`` on the
   registered target's ARN (``*`` for a new one), with ``application-autoscaling:service-namespace`` and
   ``application-autoscaling:scalable-dimension`` from the request.
+- ECR: image pulls and pushes (``BatchGetImage``, ``GetDownloadUrlForLayer``,
+  ``BatchCheckLayerAvailability``, ``PutImage``, layer uploads, ``DescribeImages``, ``ListImages``) on
+  ``repository/<name>`` of ``registryId`` (default: the caller's account). Repository policies are not
+  evaluated, and moto serves only the caller's own account's repositories.
 
 Everything else (``ListTables``, ``ListTopics``, ``GetCallerIdentity``, ...) keeps moto's check.
 DynamoDB item calls (Get/Put/Update/DeleteItem) and Query carry ``dynamodb:LeadingKeys`` (the
@@ -49,6 +53,7 @@ from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 from moto.cloudwatch.responses import CloudWatchResponse
 from moto.core.exceptions import AccessDeniedError, JsonRESTError
 from moto.dynamodb.responses import DynamoHandler
+from moto.ecr.responses import ECRResponse
 from moto.iam.access_control import IAMPolicy, IAMRequest
 from moto.iam.models import iam_backends
 from moto.kms.models import kms_backends
@@ -303,6 +308,35 @@ def autoscaling_context(response: Any) -> dict[str, list[str]]:
     return context
 
 
+# --- ECR ----------------------------------------------------------------------------------------------
+
+# image pulls and pushes on one repository, authorized on its ARN (registryId: the repository's account)
+_ECR_REPOSITORY_ACTIONS = {
+    "BatchGetImage",
+    "GetDownloadUrlForLayer",
+    "BatchCheckLayerAvailability",
+    "PutImage",
+    "InitiateLayerUpload",
+    "UploadLayerPart",
+    "CompleteLayerUpload",
+    "DescribeImages",
+    "ListImages",
+}
+
+
+def ecr_requirements(response: Any) -> list[Requirement] | None:
+    """The repository-level actions on ``repository/<name>`` of ``registryId`` (default: the caller's
+    account), as the Service Authorization Reference lists them for ECR
+    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerregistry.html).
+    ``GetAuthorizationToken`` and the rest keep moto's check."""
+    action = response._get_action()
+    name = response._get_param("repositoryName")
+    if action not in _ECR_REPOSITORY_ACTIONS or not name:
+        return None
+    account = response._get_param("registryId") or response.current_account
+    return [(f"ecr:{action}", f"{_prefix(response, 'ecr', str(account))}:repository/{name}")]
+
+
 def _account_of(role_arn: str) -> str | None:
     m = re.match(r"^arn:[^:]+:iam::(\d{12}):role/", role_arn)
     return m.group(1) if m else None
@@ -364,7 +398,7 @@ class _QueryAccessDenied(AccessDeniedError):
 
 
 def _denied(service: str, message: str) -> Exception:
-    if service in ("dynamodb", "ssm", "application-autoscaling"):
+    if service in ("dynamodb", "ssm", "application-autoscaling", "ecr"):
         return JsonRESTError("AccessDeniedException", message)  # HTTP 400
     if service == "sqs":
         error = JsonRESTError("AccessDenied", message)
@@ -455,6 +489,7 @@ _SERVICES: list[tuple[type, str, Requirements]] = [
     (SimpleSystemManagerResponse, "ssm", ssm_requirements),
     (CloudWatchResponse, "cloudwatch", cloudwatch_requirements),
     (ApplicationAutoScalingResponse, "application-autoscaling", autoscaling_requirements),
+    (ECRResponse, "ecr", ecr_requirements),
 ]
 
 
@@ -467,6 +502,7 @@ __all__ = [
     "dynamodb_leading_keys",
     "cloudwatch_requirements",
     "dynamodb_requirements",
+    "ecr_requirements",
     "install",
     "sns_requirements",
     "sqs_requirements",

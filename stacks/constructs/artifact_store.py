@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.constructs.access_logs import access_log_bucket
-from stacks.constructs.names import ARTIFACT_KEY_ALIAS, artifact_bucket_name, pipeline_role_name
+from stacks.constructs.names import ARTIFACT_KEY_ALIAS, TEAM_TAG, artifact_bucket_name, pipeline_role_name
 
 
 def _sid(name: str) -> str:
@@ -21,9 +21,9 @@ def _sid(name: str) -> str:
 class ArtifactStore(Construct):
     """Versioned, KMS-encrypted, TLS-only bucket for model artifacts, retained when the stack is deleted.
 
-    `reader_accounts` are serving accounts whose role `reader_role_name` (the SageMaker execution role)
-    may read and decrypt artifacts. They are granted through the account principal plus an
-    `aws:PrincipalArn` condition, so the roles need not exist yet when this stack deploys.
+    `reader_accounts` are serving accounts whose team execution roles (named by `reader_role_pattern`) may
+    read and decrypt the artifacts of their own team's prefix. They are granted through the account
+    principal plus an `aws:PrincipalArn` condition, so the roles need not exist yet when this stack deploys.
     """
 
     def __init__(
@@ -32,7 +32,7 @@ class ArtifactStore(Construct):
         construct_id: str,
         *,
         reader_accounts: Sequence[str] = (),
-        reader_role_name: str = "",
+        reader_role_pattern: str = "",
         organization_id: str | None = None,
         pipeline_writers: Sequence[tuple[str, str]] = (),
     ) -> None:
@@ -62,7 +62,7 @@ class ArtifactStore(Construct):
         )
         self._require_write_once_with_the_key()
         if reader_accounts:
-            self._grant_cross_account_read(sorted(set(reader_accounts)), reader_role_name, organization_id)
+            self._grant_cross_account_read(sorted(set(reader_accounts)), reader_role_pattern, organization_id)
         if pipeline_writers:
             self._grant_pipeline_writes(sorted(pipeline_writers), organization_id)
 
@@ -165,37 +165,45 @@ class ArtifactStore(Construct):
         )
 
     def _grant_cross_account_read(
-        self, accounts: list[str], role_name: str, organization_id: str | None
+        self, accounts: list[str], role_pattern: str, organization_id: str | None
     ) -> None:
+        """Serving accounts' team execution roles (`role_pattern`, e.g. mlops-*-serving) read objects of their
+        own team's prefix only: the object ARN holds the role's `mlops:team` tag as a policy variable
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html), one
+        constant-size statement whatever the number of teams. A role without the tag matches nothing."""
         stack = Stack.of(self)
-        role_arns = [
-            stack.format_arn(service="iam", region="", account=a, resource="role", resource_name=role_name)
+        bucket_name = artifact_bucket_name(stack.account, stack.region)
+        role_patterns = [
+            stack.format_arn(service="iam", region="", account=a, resource="role", resource_name=role_pattern)
             for a in accounts
         ]
-        conditions: dict[str, dict[str, object]] = {"ArnEquals": {"aws:PrincipalArn": role_arns}}
-        if organization_id:
-            conditions["StringEquals"] = {"aws:PrincipalOrgID": organization_id}
+        principal_is_role: dict[str, dict[str, object]] = {"ArnLike": {"aws:PrincipalArn": role_patterns}}
+        org = {"aws:PrincipalOrgID": organization_id} if organization_id else {}
         principals: list[iam.IPrincipal] = [iam.AccountPrincipal(a) for a in accounts]
         self.bucket.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="ServingAccountsReadArtifacts",
+                sid="ServingRolesReadTheirTeamsArtifacts",
                 principals=principals,
                 actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[self.bucket.arn_for_objects("*")],
-                conditions=conditions,
+                resources=[self.bucket.arn_for_objects(f"${{aws:PrincipalTag/{TEAM_TAG}}}/*")],
+                conditions={**principal_is_role, **({"StringEquals": org} if org else {})},
             )
         )
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="ServingAccountsDecryptArtifacts",
+                sid="ServingRolesDecryptArtifacts",
                 principals=principals,
                 actions=["kms:Decrypt"],
                 resources=["*"],  # in a key policy "*" means this key
+                # through S3 for this bucket only (with an S3 Bucket Key the encryption context is the bucket
+                # ARN: https://docs.aws.amazon.com/AmazonS3/latest/userguide/configuring-bucket-key.html)
                 conditions={
-                    **conditions,
+                    **principal_is_role,
                     "StringEquals": {
-                        **conditions.get("StringEquals", {}),
-                        "kms:ViaService": f"s3.{Stack.of(self).region}.amazonaws.com",
+                        **org,
+                        "kms:ViaService": f"s3.{stack.region}.amazonaws.com",
+                        # from the bucket's fixed name: the bucket's own ARN would make the key depend on it
+                        "kms:EncryptionContext:aws:s3:arn": f"arn:{stack.partition}:s3:::{bucket_name}",
                     },
                 },
             )

@@ -66,7 +66,7 @@ def endpoint_management_statements(
     account: str,
     region: str,
     endpoints: Sequence[str],
-    execution_role_arn: str,
+    execution_role_arns: Sequence[str],
     registry_account: str,
     registry_region: str,
     groups: Sequence[str],
@@ -131,9 +131,9 @@ def endpoint_management_statements(
         ),
         *rollback_alarm_statements(stack, account=account, regions=[region]),
         iam.PolicyStatement(
-            sid="PassOnlyTheExecutionRole",
+            sid="PassOnlyTheTeamsExecutionRoles",
             actions=["iam:PassRole"],
-            resources=[execution_role_arn],
+            resources=list(execution_role_arns),  # the execution roles of the teams served in this account
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
     ]

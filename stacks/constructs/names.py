@@ -33,7 +33,13 @@ def approver_role_name(team: str) -> str:
     return f"mlops-{team}-approver"
 
 
-EXECUTION_ROLE_NAME = "mlops-sagemaker-execution"
+def serving_role_name(team: str) -> str:
+    """The SageMaker execution role of a team's models in each account that serves them: it reads only the
+    team's artifact prefix and pulls only the team's allowed images (stacks/constructs/serving_roles.py)."""
+    return f"mlops-{team}-serving"
+
+
+SERVING_ROLE_PATTERN = serving_role_name("*")  # every team's execution role (iam:PassRole, resource policies)
 DEPLOY_ACCESS_ROLE_NAME = "mlops-deploy-access"
 DEPLOYER_FUNCTION_NAME = "mlops-deployer"
 DEPLOYER_ROLE_NAME = "mlops-deployer"

@@ -26,7 +26,7 @@ MANAGED_BY = "mlops-deployer"
 
 
 def tagged_endpoint_statements(
-    stack: Stack, *, regions: Sequence[str], execution_role_arn: str
+    stack: Stack, *, regions: Sequence[str], execution_role_pattern: str
 ) -> list[iam.PolicyStatement]:
     def arns(kind: str) -> list[str]:
         return [
@@ -77,9 +77,11 @@ def tagged_endpoint_statements(
             resources=["*"],  # list actions have no resource-level permissions
         ),
         iam.PolicyStatement(
-            sid="PassOnlyTheExecutionRole",
+            sid="PassOnlyTheTeamsExecutionRoles",
             actions=["iam:PassRole"],
-            resources=[execution_role_arn],
+            # the teams' execution roles of this account by their name pattern (mlops-<team>-serving):
+            # constant in size whatever the number of teams served here
+            resources=[execution_role_pattern],
             conditions={"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
         ),
     ]
@@ -90,12 +92,14 @@ TAGGED_WILDCARD_REASONS: dict[str, Any] = {
     "reason": "Endpoints of the registry account: creates require the deployer's tags (aws:RequestTag), "
     "updates and deletes require them on the resource (aws:ResourceTag), so one statement per kind of action "
     "covers any number of endpoints; describes are read-only; registered versions of every group are readable "
-    "(discovery is organization-wide); ListModels/ListEndpointConfigs support no resource-level permissions.",
+    "(discovery is organization-wide); ListModels/ListEndpointConfigs support no resource-level permissions; "
+    "only the teams' execution roles (mlops-<team>-serving) may be passed, by name pattern.",
     "applies_to": [
         {
             "regex": "/^Resource::arn:<AWS::Partition>:sagemaker:[a-z0-9-]+:[0-9]{12}:"
             "(endpoint|endpoint-config|model|model-package|model-package-group)/\\*$/"
         },
+        {"regex": "/^Resource::arn:<AWS::Partition>:iam::[0-9]{12}:role/mlops-\\*-serving$/"},
         "Resource::*",
     ],
 }

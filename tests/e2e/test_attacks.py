@@ -389,6 +389,13 @@ def test_only_the_deploy_access_role_creates_models_from_versions(world: Scenari
         ModelName="fraud-detector-prod-access-check"
     )
     assert model["Containers"][0]["ModelPackageName"] == pending
+    # it passes only the execution roles of the teams served in this account
+    refused(
+        deployer.create_model,
+        ModelName="fraud-detector-prod-other-role",
+        ExecutionRoleArn=f"arn:aws:iam::{SERVING}:role/mlops-deploy-access",
+        Containers=[{"ModelPackageName": pending}],
+    )
     # the deploy-access role itself may name only the managed endpoints' models
     refused(
         deployer.create_model,
@@ -396,6 +403,62 @@ def test_only_the_deploy_access_role_creates_models_from_versions(world: Scenari
         ExecutionRoleArn=execution_role,
         Containers=[{"ModelPackageName": pending}],
     )
+
+
+def as_sagemaker(world: Scenario, role_arn: str) -> Any:
+    """A boto3 session of ``role_arn`` as SageMaker gets it for a model's containers (its execution role)."""
+    creds = service_role_credentials(
+        role_arn, service="sagemaker.amazonaws.com", session_name="model-container", region=REGION
+    )
+    return boto3.session.Session(
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
+        region_name=REGION,
+    )
+
+
+def test_a_teams_execution_role_reads_only_its_teams_artifacts(world: Scenario) -> None:
+    """A fraud model whose ModelDataUrl points at the recsys team's prefix: SageMaker downloads it with
+    the fraud deployment's execution role, which may read only s3://<bucket>/fraud/."""
+    fraud_key, recsys_key = "fraud/fraud-detector/exec/model.tar.gz", "recsys/recommender/exec/model.tar.gz"
+    world.client(
+        world.assume(FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "ds"), "s3"
+    ).put_object(Bucket=BUCKET, Key=fraud_key, Body=b"fraud weights")
+    world.client(
+        world.assume(RECSYS_ACCOUNT, world.info["roles"]["recsys"]["publisher"], "ds"), "s3"
+    ).put_object(Bucket=BUCKET, Key=recsys_key, Body=b"recsys weights")
+    fraud_role = deployment_of(world, "fraud-detector-prod")["execution_role_arn"]
+    s3 = world.client(as_sagemaker(world, fraud_role), "s3")
+    assert s3.get_object(Bucket=BUCKET, Key=fraud_key)["Body"].read() == b"fraud weights"
+    refused(s3.get_object, Bucket=BUCKET, Key=recsys_key)
+    # the recsys deployment's own role reads its team's model
+    recsys_role = deployment_of(world, "recommender-prod")["execution_role_arn"]
+    recsys = world.client(as_sagemaker(world, recsys_role), "s3")
+    assert recsys.get_object(Bucket=BUCKET, Key=recsys_key)["Body"].read() == b"recsys weights"
+    refused(recsys.get_object, Bucket=BUCKET, Key=fraud_key)
+
+
+def test_execution_roles_pull_images_only_from_the_allowed_accounts(world: Scenario) -> None:
+    """recommender-prod (registry account) may pull images of recsys's allowed accounts (its team's
+    account, the registry account, SageMaker's own): an image in the fraud team's account or any other
+    account is refused to its execution role, whatever a version names."""
+    world.client(world.admin(REGISTRY), "ecr").create_repository(repositoryName="recommender-inference")
+    world.client(world.admin(FRAUD_ACCOUNT), "ecr").create_repository(repositoryName="fraud-inference")
+    role = deployment_of(world, "recommender-prod")["execution_role_arn"]
+    ecr = world.client(as_sagemaker(world, role), "ecr")
+    found = ecr.batch_get_image(repositoryName="recommender-inference", imageIds=[{"imageTag": "1"}])
+    assert found["images"] == []  # authorized (the tag does not exist)
+    for account, repository in ((FRAUD_ACCOUNT, "fraud-inference"), ("999999999999", "miner")):
+        refused(
+            ecr.batch_get_image, registryId=account, repositoryName=repository, imageIds=[{"imageTag": "1"}]
+        )
+        refused(
+            ecr.get_download_url_for_layer,
+            registryId=account,
+            repositoryName=repository,
+            layerDigest="sha256:" + "0" * 64,
+        )
 
 
 # --- 6. what a version runs -----------------------------------------------------------------------

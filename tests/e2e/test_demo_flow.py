@@ -272,7 +272,8 @@ def test_a_stage_following_endpoint_in_the_registry_account_moves_only_on_promot
     model = registry.describe_model(ModelName=variant["ModelName"])
     containers = model.get("Containers") or [model["PrimaryContainer"]]
     assert containers[0]["ModelPackageName"] == arn
-    assert model["ExecutionRoleArn"] == "arn:aws:iam::111111111111:role/mlops-sagemaker-execution"
+    assert model["ExecutionRoleArn"] == "arn:aws:iam::111111111111:role/mlops-recsys-serving"  # its team's
+    assert model["EnableNetworkIsolation"] is True
 
 
 def _exported(local_aws: LocalAws) -> dict[str, str]:

@@ -89,6 +89,11 @@ def _worker_policy(key_arn: str) -> str:
                 }
             },
         },
+        {
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            "Resource": f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/*",
+        },
     )
 
 
@@ -145,6 +150,9 @@ def world(_mocked: None) -> Iterator[dict[str, Any]]:
     sm = boto3.client("sagemaker", region_name=REGION)
     for group in ("fraud-detector", "recommender"):
         sm.create_model_package_group(ModelPackageGroupName=group)
+    ecr = boto3.client("ecr", region_name=REGION)
+    for repository in ("inference", "other"):
+        ecr.create_repository(repositoryName=repository)
     ssm = boto3.client("ssm", region_name=REGION)
     for name in ("/mlops/deployments/part-000", "/mlops/deployments/part-001", "/mlops/other"):
         ssm.put_parameter(Name=name, Value="{}", Type="String")
@@ -456,4 +464,25 @@ def test_autoscaling_describe_needs_no_resource_and_register_is_limited_to_sagem
         ScalableDimension="sagemaker:variant:DesiredInstanceCount",
         MinCapacity=1,
         MaxCapacity=2,
+    )
+
+
+# --- ECR --------------------------------------------------------------------------------------------
+
+
+def test_ecr_pulls_are_authorized_on_the_repository_of_the_registry_id(world: dict[str, Any]) -> None:
+    ecr = world["worker"].client("ecr")
+    found = ecr.batch_get_image(repositoryName="inference", imageIds=[{"imageTag": "1"}])
+    assert found["images"] == []  # authorized; the tag does not exist
+    message = _denied(
+        ecr.batch_get_image,
+        "AccessDeniedException",
+        400,
+        registryId="999999999999",
+        repositoryName="miner",
+        imageIds=[{"imageTag": "latest"}],
+    )
+    assert "ecr:BatchGetImage on resource: arn:aws:ecr:eu-west-1:999999999999:repository/miner" in message
+    _denied(  # granted pulls only: no other repository action
+        ecr.list_images, "AccessDeniedException", 400, repositoryName="inference"
     )

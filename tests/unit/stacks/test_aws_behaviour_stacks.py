@@ -63,10 +63,10 @@ def test_account_roles_stay_in_the_registry_region_stack_when_the_account_gains_
     config = load_config(EXAMPLE_CONFIG)
     first = synthesize(config, nag=False)
     home = "MlopsServing-333333333333-eu-west-1"
-    assert role_names(first, home) == {"mlops-sagemaker-execution", "mlops-deploy-access"}
+    assert role_names(first, home) == {"mlops-fraud-serving", "mlops-deploy-access"}
     extra = dataclasses.replace(config.deployments[0], endpoint="fraud-detector-ap", region="ap-south-1")
     second = synthesize(dataclasses.replace(config, deployments=(*config.deployments, extra)), nag=False)
-    assert role_names(second, home) == {"mlops-sagemaker-execution", "mlops-deploy-access"}
+    assert role_names(second, home) == {"mlops-fraud-serving", "mlops-deploy-access"}
     assert role_names(second, "MlopsServing-333333333333-ap-south-1") == set()
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 import pytest
 
+from stacks.config import load_config
 from tests.unit.stacks.policy_helpers import actions_of, principals_of, render, resources_of
-from tests.unit.stacks.synth import Synthesized, example
+from tests.unit.stacks.synth import EXAMPLE_CONFIG, Synthesized, example, synthesize
 
 SERVING = "MlopsServing-333333333333-eu-west-1"
 LOCAL_SERVING = "MlopsServing-111111111111-eu-west-1"
@@ -100,7 +102,7 @@ def test_function_ships_lambdas_dir_and_carries_the_deployments(synth: Synthesiz
         "instance_count": 2,
         "rollout": {"strategy": "canary", "step_percent": 25, "wait_seconds": 300, "bake_seconds": 600},
         "alarms": ["mlops-fraud-detector-prod-5xx", "mlops-fraud-detector-prod-latency"],
-        "execution_role_arn": "arn:aws:iam::333333333333:role/mlops-sagemaker-execution",
+        "execution_role_arn": "arn:aws:iam::333333333333:role/mlops-fraud-serving",  # the owning team's
         "deploy_role_arn": "arn:aws:iam::333333333333:role/mlops-deploy-access",
         # the owning team's account, the registry account and SageMaker's own images in eu-west-1 (issue 9)
         "admission": {
@@ -135,9 +137,11 @@ def test_deployer_assumes_only_serving_deploy_access_roles(synth: Synthesized) -
     assert resources_of(assume[0]) == ["arn:aws:iam::333333333333:role/mlops-deploy-access"]
     ledger = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
     assert [actions_of(s) for s in ledger] == [["dynamodb:PutItem", "dynamodb:Query"]]
-    # registry-account endpoint: the deployer manages it with its own role, passing only the execution role
+    # registry-account endpoint: the deployer manages it with its own role, passing only the teams'
+    # execution roles (by their name pattern: constant in size whatever the number of teams)
     passrole = next(s for s in statements if actions_of(s) == ["iam:PassRole"])
-    assert resources_of(passrole) == ["arn:aws:iam::111111111111:role/mlops-sagemaker-execution"]
+    assert resources_of(passrole) == ["arn:aws:iam::111111111111:role/mlops-*-serving"]
+    assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     # constant-size: endpoints of the registry account are updated only if the deployer created them (tag)
     update = next(s for s in statements if s.get("Sid") == "UpdateManagedEndpoints")
     assert actions_of(update) == ["sagemaker:UpdateEndpoint"]
@@ -158,7 +162,8 @@ def test_deploy_access_role_trusts_only_the_deployer_and_manages_only_its_endpoi
     }
     assert trust["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-a1b2c3d4e5"}
     passrole = next(s for s in statements if actions_of(s) == ["iam:PassRole"])
-    execution_id = logical_id(synth, SERVING, "AWS::IAM::Role", RoleName="mlops-sagemaker-execution")
+    # only the execution roles of the teams served here (fraud's): never another role of the account
+    execution_id = logical_id(synth, SERVING, "AWS::IAM::Role", RoleName="mlops-fraud-serving")
     assert resources_of(passrole) == [f"<getatt:{execution_id}.Arn>"]
     assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}
     update = next(s for s in statements if "sagemaker:UpdateEndpoint" in actions_of(s))
@@ -174,22 +179,73 @@ def test_deploy_access_role_trusts_only_the_deployer_and_manages_only_its_endpoi
     )
 
 
-def test_execution_role_reads_central_artifacts_and_describes_its_alarms(synth: Synthesized) -> None:
-    props, statements = role_statements(synth, SERVING, "mlops-sagemaker-execution")
+def team_execution_role(synth: Synthesized, stack: str, team: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    props, statements = role_statements(synth, stack, f"mlops-{team}-serving")
+    return props, {s["Sid"]: s for s in statements}
+
+
+def test_each_team_served_has_its_own_execution_role_reading_only_its_prefix(synth: Synthesized) -> None:
+    """Serving account 333333333333 serves fraud only; the registry account serves recsys only."""
+    assert {
+        r["Properties"]["RoleName"]
+        for r in synth.resources(SERVING, "AWS::IAM::Role").values()
+        if r["Properties"].get("RoleName", "").endswith("-serving")
+    } == {"mlops-fraud-serving"}
+    props, by_sid = team_execution_role(synth, SERVING, "fraud")
     (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
     assert trust["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-    by_sid = {s["Sid"]: s for s in statements}
-    assert resources_of(by_sid["ReadCentralArtifacts"]) == [
-        "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1/*"
+    assert {"Key": "mlops:team", "Value": "fraud"} in props["Tags"]  # the bucket policy's prefix variable
+    assert resources_of(by_sid["ReadTeamArtifacts"]) == [
+        "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1/fraud/*"
     ]
-    assert by_sid["DecryptCentralArtifacts"]["Condition"]["ForAnyValue:StringEquals"] == {
-        "kms:ResourceAliases": "alias/mlops-artifacts"
+    assert by_sid["DecryptTeamArtifacts"]["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/mlops-artifacts"},
+        "StringEquals": {
+            "kms:ViaService": "s3.eu-west-1.amazonaws.com",
+            "kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1",
+        },
     }
     # the project's alarm-name prefix: one ARN whatever the endpoints (each update's new-fleet alarms are
     # named after its new endpoint config, lambdas/deployer/rollback_alarms.py)
     assert resources_of(by_sid["DescribeRollbackAlarms"]) == [
         "arn:aws:cloudwatch:eu-west-1:333333333333:alarm:mlops-*"
     ]
+    _, recsys = team_execution_role(synth, LOCAL_SERVING, "recsys")
+    assert resources_of(recsys["ReadTeamArtifacts"]) == [
+        "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1/recsys/*"
+    ]
+
+
+def test_execution_roles_pull_only_from_the_allowed_image_accounts(synth: Synthesized) -> None:
+    """The accounts the deployer admits for the team (deployer_stack.image_accounts): the team's own
+    account, the registry account and SageMaker's image account of eu-west-1; nothing else."""
+    _, fraud = team_execution_role(synth, SERVING, "fraud")
+    assert actions_of(fraud["PullAllowedImages"]) == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
+    assert resources_of(fraud["PullAllowedImages"]) == [
+        "arn:aws:ecr:eu-west-1:111111111111:repository/*",
+        "arn:aws:ecr:eu-west-1:141502667606:repository/*",
+        "arn:aws:ecr:eu-west-1:222222222222:repository/*",
+    ]
+    _, recsys = team_execution_role(synth, LOCAL_SERVING, "recsys")
+    assert resources_of(recsys["PullAllowedImages"]) == [
+        "arn:aws:ecr:eu-west-1:111111111111:repository/*",
+        "arn:aws:ecr:eu-west-1:141502667606:repository/*",
+        "arn:aws:ecr:eu-west-1:555555555555:repository/*",
+    ]
+
+
+def test_configured_image_accounts_replace_the_default_pulls() -> None:
+    config = load_config(EXAMPLE_CONFIG)
+    narrowed = dataclasses.replace(
+        config, registry=dataclasses.replace(config.registry, allowed_image_accounts=("777777777777",))
+    )
+    synth = synthesize(narrowed, nag=False)
+    _, fraud = team_execution_role(synth, SERVING, "fraud")
+    assert resources_of(fraud["PullAllowedImages"]) == ["arn:aws:ecr:eu-west-1:777777777777:repository/*"]
 
 
 def test_rollback_alarms_watch_the_endpoint_variant(synth: Synthesized) -> None:

@@ -217,12 +217,14 @@ def test_artifact_bucket_is_private_tls_only_kms_versioned_and_retained(synth: S
     deny_tls = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
     assert deny_tls and deny_tls[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert actions_of(deny_tls[0]) == ["s3:*"]  # a Deny of everything over plain HTTP
-    read = next(s for s in policy["Statement"] if s.get("Sid") == "ServingAccountsReadArtifacts")
+    read = next(s for s in policy["Statement"] if s.get("Sid") == "ServingRolesReadTheirTeamsArtifacts")
     assert principals_of(read) == ["arn:aws:iam::333333333333:root"]
     assert actions_of(read) == ["s3:GetObject", "s3:GetObjectVersion"]
-    assert read["Condition"]["ArnEquals"] == {
-        "aws:PrincipalArn": ["arn:aws:iam::333333333333:role/mlops-sagemaker-execution"]
+    # only the teams' execution roles, each under its own team's prefix (its mlops:team tag)
+    assert read["Condition"]["ArnLike"] == {
+        "aws:PrincipalArn": ["arn:aws:iam::333333333333:role/mlops-*-serving"]
     }
+    assert render(read["Resource"]) == f"<getatt:{bucket_id}.Arn>/${{aws:PrincipalTag/mlops:team}}/*"
 
 
 def test_key_rotates_is_retained_and_grants_decrypt_only_to_serving_execution_roles(
@@ -237,8 +239,13 @@ def test_key_rotates_is_retained_and_grants_decrypt_only_to_serving_execution_ro
     grant = cross_account[0]
     assert actions_of(grant) == ["kms:Decrypt"]
     assert grant["Condition"]["StringEquals"]["kms:ViaService"] == "s3.eu-west-1.amazonaws.com"
-    assert grant["Condition"]["ArnEquals"]["aws:PrincipalArn"] == [
-        "arn:aws:iam::333333333333:role/mlops-sagemaker-execution"
+    # through S3 for this bucket only (an S3 Bucket Key makes the bucket ARN the encryption context)
+    assert (
+        grant["Condition"]["StringEquals"]["kms:EncryptionContext:aws:s3:arn"]
+        == "arn:aws:s3:::mlops-artifacts-111111111111-eu-west-1"
+    )
+    assert grant["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::333333333333:role/mlops-*-serving"
     ]
     principals = {p for s in statements for p in principals_of(s)}
     # the registry account (key administration), the serving account, the fraud team's pipeline account
