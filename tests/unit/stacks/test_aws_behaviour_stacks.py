@@ -94,7 +94,7 @@ def test_rollback_alarm_permissions_are_one_prefix_statement() -> None:
     assert [s for s in access if any(a.startswith("cloudwatch:") for a in actions_of(s))] == [
         by_sid["RollbackAlarms"]
     ]
-    _, execution = role_statements(synth, "MlopsServing-333333333333-eu-west-1", "mlops-sagemaker-execution")
+    _, execution = role_statements(synth, "MlopsServing-333333333333-eu-west-1", "mlops-fraud-serving")
     (describe,) = [s for s in execution if "cloudwatch:DescribeAlarms" in actions_of(s)]
     assert render(describe["Resource"]) == prefix
 
