@@ -424,10 +424,10 @@ def test_a_teams_execution_role_reads_only_its_teams_artifacts(world: Scenario) 
     fraud_key, recsys_key = "fraud/fraud-detector/exec/model.tar.gz", "recsys/recommender/exec/model.tar.gz"
     world.client(
         world.assume(FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "ds"), "s3"
-    ).put_object(Bucket=BUCKET, Key=fraud_key, Body=b"fraud weights")
+    ).put_object(Bucket=BUCKET, Key=fraud_key, Body=b"fraud weights", IfNoneMatch="*")
     world.client(
         world.assume(RECSYS_ACCOUNT, world.info["roles"]["recsys"]["publisher"], "ds"), "s3"
-    ).put_object(Bucket=BUCKET, Key=recsys_key, Body=b"recsys weights")
+    ).put_object(Bucket=BUCKET, Key=recsys_key, Body=b"recsys weights", IfNoneMatch="*")
     fraud_role = deployment_of(world, "fraud-detector-prod")["execution_role_arn"]
     s3 = world.client(as_sagemaker(world, fraud_role), "s3")
     assert s3.get_object(Bucket=BUCKET, Key=fraud_key)["Body"].read() == b"fraud weights"
