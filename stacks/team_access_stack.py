@@ -11,6 +11,7 @@ from constructs import Construct
 
 from stacks.config import ProjectConfig, Team
 from stacks.constructs.model_group import ModelGroup
+from stacks.constructs.policy_data import ArnParts
 from stacks.constructs.team_roles import TeamRoles
 from stacks.placement import TeamPlacement
 
@@ -38,6 +39,7 @@ class TeamAccessStack(Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         org = config.registry.organization_id
         teams = {t.name: t for t in config.teams}
+        arns = ArnParts.of(self)  # read once: every team's ARNs are built from it in Python
         for name, placement in placed:
             # Construct ids depend only on the team and group names: logical ids never change.
             team_scope = Construct(self, f"Team-{name}")
@@ -52,6 +54,7 @@ class TeamAccessStack(Stack):
                     discovery_accounts=config.team_accounts,
                     serving_accounts=[],
                     organization_id=org,
+                    arn_parts=arns,
                 )
             if team is None:
                 continue
@@ -65,6 +68,7 @@ class TeamAccessStack(Stack):
                     discovery_accounts=config.team_accounts,
                     serving_accounts=[d.account for d in config.deployments_of(group)],
                     organization_id=org,
+                    arn_parts=arns,
                 )
                 CfnOutput(
                     team_scope,
@@ -86,6 +90,7 @@ class TeamAccessStack(Stack):
                 approver_principals=team.approver_principals,
                 stage_approvers=team.stage_approvers,
                 ledger_endpoint_ids=ledger_endpoint_ids(config, team),
+                arn_parts=arns,
             )
             CfnOutput(
                 team_scope,

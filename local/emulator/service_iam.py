@@ -440,6 +440,8 @@ class _ResourceIAMRequest(IAMRequest):
                 context["dynamodb:LeadingKeys"] = leading
         if self.service == "application-autoscaling":
             context.update(autoscaling_context(self.response))
+        if self._action == "sts:AssumeRole":
+            context.update(role_resource_context(needed[0][1]))
         for action, target in needed:
             message = denial(docs, action, target, context, caller_arn)
             if message is not None:
@@ -465,6 +467,20 @@ class _ResourceIAMRequest(IAMRequest):
             message = trust_denial(target, caller_arn, context)
             if message is not None:
                 raise _denied(self.service, message)
+
+
+def role_resource_context(role_arn: str) -> dict[str, list[str]]:
+    """``aws:ResourceAccount`` (the role's account) and, when that account is in an organization,
+    ``aws:ResourceOrgID`` of an ``sts:AssumeRole``: AWS sets them for the role being assumed, so an
+    identity policy can allow assuming a role name in any account of a list or of the organization
+    (https://aws.amazon.com/about-aws/whats-new/2022/04/iam-access-resource-organization/,
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
+    account = _account_of(role_arn)
+    context = {"aws:ResourceAccount": [account]}
+    org = organizations.organization_of(account)
+    if org:
+        context["aws:ResourceOrgID"] = [org]
+    return context
 
 
 def _authorizer(service: str, requirements: Requirements) -> Callable[..., None]:

@@ -10,7 +10,7 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.constructs.event_forwarding import endpoint_state_pattern
+from stacks.constructs.event_forwarding import endpoint_state_patterns, name_chunks, rule_id
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
 
@@ -33,27 +33,38 @@ class DeploymentTriggers(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         target = targets.SqsQueue(queue)
-        self.model_package_rule = events.Rule(
-            self,
-            "ModelPackageStateChange",
-            description="Approval, rejection or stage change of a version in a managed group",
-            event_pattern=events.EventPattern(
-                source=["aws.sagemaker"],
-                # Only this registry's own versions: a model package event forwarded from another
-                # account (a serving account may put events on this bus) keeps its own 'account'.
-                account=[Stack.of(self).account],
-                detail_type=[MODEL_PACKAGE_STATE_CHANGE],
-                detail={"ModelPackageGroupName": sorted(groups)},
-            ),
-            targets=[target],
-        )
-        self.endpoint_rule = events.Rule(
-            self,
-            "EndpointStateChange",
-            description="A managed endpoint finished, failed or rolled back an update",
-            event_pattern=endpoint_state_pattern(endpoints),
-            targets=[target],
-        )
+        # Only this registry's own versions: a model package event forwarded from another account (a
+        # serving account may put events on this bus) keeps its own 'account'.
+        fixed = {
+            "source": ["aws.sagemaker"],
+            "account": [Stack.of(self).account],
+            "detail-type": [MODEL_PACKAGE_STATE_CHANGE],
+        }
+        self.model_package_rules = [
+            events.Rule(
+                self,
+                rule_id("ModelPackageStateChange", index),
+                description="Approval, rejection or stage change of a version in a managed group",
+                event_pattern=events.EventPattern(
+                    source=fixed["source"],
+                    account=fixed["account"],
+                    detail_type=fixed["detail-type"],
+                    detail={"ModelPackageGroupName": chunk},
+                ),
+                targets=[target],
+            )
+            for index, chunk in enumerate(name_chunks(fixed, "ModelPackageGroupName", groups))
+        ]
+        self.endpoint_rules = [
+            events.Rule(
+                self,
+                rule_id("EndpointStateChange", index),
+                description="A managed endpoint finished, failed or rolled back an update",
+                event_pattern=pattern,
+                targets=[target],
+            )
+            for index, pattern in enumerate(endpoint_state_patterns(endpoints))
+        ]
         self.sweep_rule = events.Rule(
             self,
             "Sweep",

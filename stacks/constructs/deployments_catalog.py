@@ -29,6 +29,8 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from stacks.constructs.policy_data import ArnParts, statement
+
 CATALOG_PATH = "/mlops/deployments"
 MAX_PART_CHARS = 4096  # standard tier
 
@@ -95,6 +97,15 @@ class DeploymentsCatalog(Construct):
             )
             for index, value in enumerate(parts)
         ]
+
+
+def catalog_read_data(arns: ArnParts) -> dict[str, Any]:
+    """:func:`catalog_read_statement` as plain data (stacks/constructs/policy_data.py)."""
+    return statement(
+        "ReadDeploymentsCatalog",
+        ["ssm:GetParametersByPath"],
+        [arns.arn("ssm", "parameter", CATALOG_PATH.lstrip("/"))],
+    )
 
 
 def catalog_read_statement(stack: Stack) -> iam.PolicyStatement:

@@ -10,6 +10,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from stacks.constructs.names import DEPLOY_ACCESS_ROLE_NAME, TEAM_TAG, registration_conditions
+from stacks.constructs.policy_data import ArnParts
 
 
 def _statement(
@@ -58,23 +59,20 @@ class ModelGroup(Construct):
         discovery_accounts: Sequence[str],
         serving_accounts: Sequence[str],
         organization_id: str | None,
+        arn_parts: ArnParts | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        self.group_arn = stack.format_arn(
-            service="sagemaker", resource="model-package-group", resource_name=group_name
-        )
-        self.versions_arn = stack.format_arn(
-            service="sagemaker", resource="model-package", resource_name=f"{group_name}/*"
-        )
+        arns = arn_parts or ArnParts.of(Stack.of(self))
+        self.group_arn = arns.arn("sagemaker", "model-package-group", group_name)
+        self.versions_arn = arns.arn("sagemaker", "model-package", f"{group_name}/*")
         org = {"aws:PrincipalOrgID": organization_id} if organization_id else {}
         in_org = {"StringEquals": dict(org)} if org else {}
 
         def others(accounts: Sequence[str]) -> list[str]:
-            return sorted(set(accounts) - {stack.account})
+            return sorted(set(accounts) - {arns.account})
 
         statements: list[dict[str, Any]] = []
-        if owner_account is not None and owner_account != stack.account:
+        if owner_account is not None and owner_account != arns.account:
             statements.append(
                 _statement(
                     "OwnerRegistersPendingVersions",
@@ -117,16 +115,7 @@ class ModelGroup(Construct):
         if servers := others(serving_accounts):
             # Only the deploy-access role of each serving account (the deployer acting there) may create
             # models from versions: not every principal of the serving account (issue 9, finding 7).
-            deploy_roles = [
-                stack.format_arn(
-                    service="iam",
-                    region="",
-                    account=a,
-                    resource="role",
-                    resource_name=DEPLOY_ACCESS_ROLE_NAME,
-                )
-                for a in servers
-            ]
+            deploy_roles = [arns.role_arn(a, DEPLOY_ACCESS_ROLE_NAME) for a in servers]
             statements.append(
                 _statement(
                     "ServingAccountsCreateModels",

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
-from stacks.constructs.deployments_catalog import catalog_read_statement
+from stacks.constructs.deployments_catalog import catalog_read_data
 from stacks.constructs.names import (
     LEDGER_TABLE_NAME,
     LIFECYCLE_STAGE_KEY,
@@ -21,6 +21,7 @@ from stacks.constructs.names import (
     publisher_role_name,
     registration_conditions,
 )
+from stacks.constructs.policy_data import ArnParts, attach_default_policy, statement
 
 
 def _trusted_by(
@@ -102,6 +103,7 @@ class TeamRoles(Construct):
         approver_principals: Sequence[str] = (),
         stage_approvers: Sequence[tuple[str, Sequence[str]]] = (),
         ledger_endpoint_ids: Sequence[str] = (),
+        arn_parts: ArnParts | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -112,15 +114,11 @@ class TeamRoles(Construct):
                 "nothing narrows the approver role, so one person can publish and approve. Set "
                 f"teams.{team}.approver_principals (and publisher_principals), or a separate approver_account.",
             )
-        group_arns = [
-            stack.format_arn(service="sagemaker", resource="model-package-group", resource_name=g)
-            for g in group_names
-        ]
-        version_arns = [
-            stack.format_arn(service="sagemaker", resource="model-package", resource_name=f"{g}/*")
-            for g in group_names
-        ]
-        discovery = self._discovery_statements(stack)
+        arns = arn_parts or ArnParts.of(stack)
+        group_arns = [arns.arn("sagemaker", "model-package-group", g) for g in group_names]
+        version_arns = [arns.arn("sagemaker", "model-package", f"{g}/*") for g in group_names]
+        discovery = self._discovery_statements(arns)
+        catalog = catalog_read_data(arns)
 
         self.publisher = iam.Role(
             self,
@@ -129,48 +127,37 @@ class TeamRoles(Construct):
             description=f"Team {team}: register model versions (PendingManualApproval only) and browse the registry",
             assumed_by=_trusted_by(account, organization_id, publisher_principals),
         )
-        for statement in discovery:
-            self.publisher.add_to_policy(statement)
-        self.publisher.add_to_policy(
-            iam.PolicyStatement(
-                sid="RegisterPendingVersionsInOwnGroups",
-                actions=["sagemaker:CreateModelPackage"],
-                resources=[*group_arns, *version_arns],
-                conditions=registration_conditions(),
-            )
-        )
-        self.publisher.add_to_policy(
-            iam.PolicyStatement(
-                sid="TagOwnVersionsOnCreate",
-                actions=["sagemaker:AddTags"],
-                resources=version_arns,
-                conditions={"StringEquals": {"sagemaker:TaggingAction": "CreateModelPackage"}},
-            )
-        )
         prefix = f"{team}/"
-        self.publisher.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadWriteOwnArtifactPrefix",
-                actions=["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
-                resources=[artifact_bucket.arn_for_objects(f"{prefix}*")],
-            )
-        )
-        self.publisher.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListOwnArtifactPrefix",
-                actions=["s3:ListBucket"],
-                resources=[artifact_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
-            )
-        )
-        self.publisher.add_to_policy(
-            iam.PolicyStatement(
-                sid="EncryptArtifactsThroughS3",
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=[artifact_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
-            )
-        )
+        bucket_arn = artifact_bucket.bucket_arn
+        key_arn = artifact_key.key_arn
+        via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{arns.region}.amazonaws.com"}}
+        publisher = [
+            *discovery,
+            statement(
+                "RegisterPendingVersionsInOwnGroups",
+                ["sagemaker:CreateModelPackage"],
+                [*group_arns, *version_arns],
+                registration_conditions(),
+            ),
+            statement(
+                "TagOwnVersionsOnCreate",
+                ["sagemaker:AddTags"],
+                version_arns,
+                {"StringEquals": {"sagemaker:TaggingAction": "CreateModelPackage"}},
+            ),
+            statement(
+                "ReadWriteOwnArtifactPrefix",
+                ["s3:PutObject", "s3:GetObject", "s3:GetObjectVersion"],
+                [f"{bucket_arn}/{prefix}*"],
+            ),
+            statement(
+                "ListOwnArtifactPrefix",
+                ["s3:ListBucket"],
+                [bucket_arn],
+                {"StringLike": {"s3:prefix": [prefix, f"{prefix}*"]}},
+            ),
+            statement("EncryptArtifactsThroughS3", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn], via_s3),
+        ]
 
         self.approver = iam.Role(
             self,
@@ -179,42 +166,42 @@ class TeamRoles(Construct):
             description=f"Team {team}: approve, reject and stage model versions of its own groups",
             assumed_by=_trusted_by(approver_account, organization_id, approver_principals),
         )
-        for statement in discovery:
-            self.approver.add_to_policy(statement)
         reserved = [stage for stage, _ in stage_approvers]
-        self.approver.add_to_policy(
-            iam.PolicyStatement(
-                sid="ApproveAndStageOwnVersions",
-                actions=["sagemaker:UpdateModelPackage"],
-                resources=version_arns,
+        approver = [
+            *discovery,
+            statement(
+                "ApproveAndStageOwnVersions",
+                ["sagemaker:UpdateModelPackage"],
+                version_arns,
                 # stages with their own approvers (stage_approvers) are theirs alone; the key is absent
                 # when a request sets no stage, so approving and rejecting stay allowed
-                conditions={"StringNotEqualsIfExists": {LIFECYCLE_STAGE_KEY: reserved}} if reserved else None,
-            )
-        )
+                {"StringNotEqualsIfExists": {LIFECYCLE_STAGE_KEY: reserved}} if reserved else None,
+            ),
+        ]
+        # `mlops` and `mlops ui` list the managed endpoints
+        publisher.append(catalog)
+        approver.append(catalog)
 
-        for role in (self.publisher, self.approver):  # `mlops` and `mlops ui` list the managed endpoints
-            role.add_to_policy(catalog_read_statement(stack))
-
-        self._grant_operator_reads(stack, team, artifact_bucket, artifact_key, ledger_endpoint_ids)
+        self._grant_operator_reads(arns, team, publisher, approver, bucket_arn, key_arn, ledger_endpoint_ids)
+        attach_default_policy(stack, self.publisher, publisher)
+        attach_default_policy(stack, self.approver, approver)
 
         self.stage_approvers: dict[str, iam.Role] = {}
         for stage, approvers in stage_approvers:
             self.stage_approvers[stage] = self._stage_approver(
-                team, stage, approvers, version_arns, discovery, organization_id
+                stack, team, stage, approvers, version_arns, [*discovery], catalog, organization_id
             )
-
-        for role in self.stage_approvers.values():  # they use `mlops` too
-            role.add_to_policy(catalog_read_statement(stack))
         for role in (self.publisher, self.approver, *self.stage_approvers.values()):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
 
+    @staticmethod
     def _grant_operator_reads(
-        self,
-        stack: Stack,
+        arns: ArnParts,
         team: str,
-        artifact_bucket: s3.IBucket,
-        artifact_key: kms.IKey,
+        publisher: list[dict[str, Any]],
+        approver: list[dict[str, Any]],
+        bucket_arn: str,
+        key_arn: str,
         endpoint_ids: Sequence[str],
     ) -> None:
         """What the `mlops` verbs of a team need beyond discovery, and no more.
@@ -228,48 +215,40 @@ class TeamRoles(Construct):
           the team's prefix and kms:Decrypt through S3 (the publisher already reads and writes there).
         """
         if endpoint_ids:
-            table = stack.format_arn(service="dynamodb", resource="table", resource_name=LEDGER_TABLE_NAME)
+            table = arns.arn("dynamodb", "table", LEDGER_TABLE_NAME)
             own_endpoints = {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": sorted(endpoint_ids)}}
-            for role in (self.publisher, self.approver):
-                role.add_to_policy(
-                    iam.PolicyStatement(
-                        sid="ReadOwnEndpointsLedger",
-                        actions=["dynamodb:Query"],
-                        resources=[table],
-                        conditions=own_endpoints,
-                    )
+            for statements in (publisher, approver):
+                statements.append(
+                    statement("ReadOwnEndpointsLedger", ["dynamodb:Query"], [table], own_endpoints)
                 )
-            self.approver.add_to_policy(
-                iam.PolicyStatement(
-                    sid="RequestRetryOfOwnEndpoints",
-                    actions=["dynamodb:PutItem"],
-                    resources=[table],
-                    conditions=own_endpoints,
-                )
+            approver.append(
+                statement("RequestRetryOfOwnEndpoints", ["dynamodb:PutItem"], [table], own_endpoints)
             )
-        self.approver.add_to_policy(
-            iam.PolicyStatement(
-                sid="ReadOwnEvaluationReports",
-                actions=["s3:GetObject", "s3:GetObjectVersion"],
-                resources=[artifact_bucket.arn_for_objects(f"{team}/*")],
+        approver.append(
+            statement(
+                "ReadOwnEvaluationReports",
+                ["s3:GetObject", "s3:GetObjectVersion"],
+                [f"{bucket_arn}/{team}/*"],
             )
         )
-        self.approver.add_to_policy(
-            iam.PolicyStatement(
-                sid="DecryptOwnReportsThroughS3",
-                actions=["kms:Decrypt"],
-                resources=[artifact_key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+        approver.append(
+            statement(
+                "DecryptOwnReportsThroughS3",
+                ["kms:Decrypt"],
+                [key_arn],
+                {"StringEquals": {"kms:ViaService": f"s3.{arns.region}.amazonaws.com"}},
             )
         )
 
     def _stage_approver(
         self,
+        stack: Stack,
         team: str,
         stage: str,
         approvers: Sequence[str],
         version_arns: list[str],
-        discovery: list[iam.PolicyStatement],
+        discovery: list[dict[str, Any]],
+        catalog: dict[str, Any],
         organization_id: str | None,
     ) -> iam.Role:
         """A role that may move the team's versions to ``stage`` and nothing else: it sets exactly that
@@ -293,45 +272,32 @@ class TeamRoles(Construct):
             role.assume_role_policy.add_statements(  # type: ignore[union-attr]
                 iam.PolicyStatement(actions=["sts:AssumeRole"], principals=[principal])
             )
-        for statement in discovery:
-            role.add_to_policy(statement)
-        role.add_to_policy(
-            iam.PolicyStatement(
-                sid="SetOnlyThisStage",
-                actions=["sagemaker:UpdateModelPackage"],
-                resources=version_arns,
-                conditions={
-                    "StringEquals": {LIFECYCLE_STAGE_KEY: stage},
-                    "Null": {"sagemaker:ModelApprovalStatus": "true"},
-                },
-            )
+        only_this_stage = statement(
+            "SetOnlyThisStage",
+            ["sagemaker:UpdateModelPackage"],
+            version_arns,
+            {"StringEquals": {LIFECYCLE_STAGE_KEY: stage}, "Null": {"sagemaker:ModelApprovalStatus": "true"}},
         )
+        attach_default_policy(stack, role, [*discovery, only_this_stage, catalog])  # they use `mlops` too
         return role
 
     @staticmethod
-    def _discovery_statements(stack: Stack) -> list[iam.PolicyStatement]:
+    def _discovery_statements(arns: ArnParts) -> list[dict[str, Any]]:
         return [
-            iam.PolicyStatement(
-                sid="DiscoverGroups",
-                actions=["sagemaker:DescribeModelPackageGroup", "sagemaker:ListTags"],
-                resources=[
-                    stack.format_arn(service="sagemaker", resource="model-package-group", resource_name="*")
-                ],
+            statement(
+                "DiscoverGroups",
+                ["sagemaker:DescribeModelPackageGroup", "sagemaker:ListTags"],
+                [arns.arn("sagemaker", "model-package-group", "*")],
             ),
-            iam.PolicyStatement(
-                sid="DiscoverVersions",
-                actions=[
+            statement(
+                "DiscoverVersions",
+                [
                     "sagemaker:DescribeModelPackage",
                     "sagemaker:ListModelPackages",
                     "sagemaker:BatchDescribeModelPackage",
                 ],
-                resources=[
-                    stack.format_arn(service="sagemaker", resource="model-package", resource_name="*")
-                ],
+                [arns.arn("sagemaker", "model-package", "*")],
             ),
-            iam.PolicyStatement(
-                sid="ListGroups",
-                actions=["sagemaker:ListModelPackageGroups"],
-                resources=["*"],  # ListModelPackageGroups has no resource type: AWS requires "*"
-            ),
+            # ListModelPackageGroups has no resource type: AWS requires "*"
+            statement("ListGroups", ["sagemaker:ListModelPackageGroups"], ["*"]),
         ]

@@ -28,6 +28,7 @@ IAM_MAX_TRUST_POLICY_CHARS = 2_048  # default quota of a role trust policy
 SAGEMAKER_MAX_GROUP_POLICY_CHARS = 20_480
 IAM_MAX_MANAGED_POLICY_CHARS = 6_144
 IAM_MAX_MANAGED_POLICIES_PER_ROLE = 10
+EVENTBRIDGE_MAX_PATTERN_CHARS = 2_048
 
 
 class Big:
@@ -130,3 +131,20 @@ def test_every_policy_is_inside_its_size_limit(big: Big) -> None:
         assert len(managed) <= IAM_MAX_MANAGED_POLICIES_PER_ROLE, role_id
         for policy in managed:
             assert compact(policy["Properties"]["PolicyDocument"]) <= IAM_MAX_MANAGED_POLICY_CHARS, role_id
+
+
+def test_every_event_pattern_is_inside_eventbridge_limit(big: Big) -> None:
+    """EventBridge's "Event pattern size" quota is 2,048 characters by default
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html): the 200 groups and endpoints
+    are split over several rules, and every managed group and endpoint is in exactly one of them."""
+    rules = big.resources("MlopsDeployer", "AWS::Events::Rule")
+    patterns = [r["Properties"]["EventPattern"] for r in rules.values() if "EventPattern" in r["Properties"]]
+    for _, _, rule in big.all_resources("AWS::Events::Rule"):
+        pattern = rule["Properties"].get("EventPattern")
+        if pattern is not None:
+            assert len(json.dumps(pattern)) <= EVENTBRIDGE_MAX_PATTERN_CHARS
+    groups = [g for p in patterns for g in p.get("detail", {}).get("ModelPackageGroupName", [])]
+    endpoints = [e for p in patterns for e in p.get("detail", {}).get("EndpointName", [])]
+    assert sorted(groups) == sorted({d.model_group for d in big.config.deployments})
+    assert sorted(endpoints) == sorted({d.endpoint for d in big.config.deployments})
+    assert len(patterns) > 2  # the names did not fit in one rule each
