@@ -476,6 +476,8 @@ def role_resource_context(role_arn: str) -> dict[str, list[str]]:
     (https://aws.amazon.com/about-aws/whats-new/2022/04/iam-access-resource-organization/,
     https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
     account = _account_of(role_arn)
+    if account is None:
+        return {}
     context = {"aws:ResourceAccount": [account]}
     org = organizations.organization_of(account)
     if org:
