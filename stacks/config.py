@@ -490,7 +490,7 @@ def _check_stage_approvers(config: ProjectConfig) -> None:
 
 
 SCHEDULE_RE = re.compile(r"^(cron|rate)\(.+\)$")
-MAX_PIPELINE_TEAMS = 20  # each adds two statements to the artifact bucket policy (20 KB limit)
+MAX_PIPELINE_TEAMS = 20  # each adds a statement to the artifact bucket policy (20 KB limit)
 
 
 def _parse_pipeline(raw: Any, path: str, groups: list[str]) -> Pipeline | None:

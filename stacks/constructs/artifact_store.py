@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from pipelines.team_pipeline.template import RELEASES
 from stacks.constructs.access_logs import access_log_bucket
 from stacks.constructs.names import ARTIFACT_KEY_ALIAS, TEAM_TAG, artifact_bucket_name, pipeline_role_name
 
@@ -115,7 +116,7 @@ class ArtifactStore(Construct):
             )
 
     def _grant_pipeline_writes(self, writers: list[tuple[str, str]], organization_id: str | None) -> None:
-        """Each team pipeline's role (in the team account) reads and writes only its team's prefix."""
+        """Each team pipeline's role (in the team account) writes only its team's releases prefix."""
         stack = Stack.of(self)
         org = {"StringEquals": {"aws:PrincipalOrgID": organization_id}} if organization_id else {}
         role_arns = []
@@ -131,20 +132,12 @@ class ArtifactStore(Construct):
             principal_is_role = {"ArnEquals": {"aws:PrincipalArn": role_arn}, **org}
             self.bucket.add_to_resource_policy(
                 iam.PolicyStatement(
+                    # the pipeline's Release step uploads, write-once, under <team>/releases/ only
                     sid=f"Pipeline{_sid(team)}Objects",
                     principals=[iam.AccountPrincipal(account)],
-                    actions=["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"],
-                    resources=[self.bucket.arn_for_objects(f"{team}/*")],
+                    actions=["s3:PutObject", "s3:AbortMultipartUpload"],
+                    resources=[self.bucket.arn_for_objects(f"{team}/{RELEASES}/*")],
                     conditions=principal_is_role,
-                )
-            )
-            self.bucket.add_to_resource_policy(
-                iam.PolicyStatement(
-                    sid=f"Pipeline{_sid(team)}List",
-                    principals=[iam.AccountPrincipal(account)],
-                    actions=["s3:ListBucket"],
-                    resources=[self.bucket.bucket_arn],
-                    conditions={**principal_is_role, "StringLike": {"s3:prefix": f"{team}/*"}},
                 )
             )
         region = stack.region

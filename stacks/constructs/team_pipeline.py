@@ -32,8 +32,9 @@ class TeamPipeline(Construct):
     """``AWS::SageMaker::Pipeline`` for one team, its execution role, input bucket and optional schedule.
 
     The role runs the pipeline and its jobs (it passes only itself). It may read the team's input
-    bucket and the evaluation script, write and read the team's prefix ``<team>/`` of the central
-    artifact bucket with the central KMS key, and create versions (``PendingManualApproval`` only)
+    bucket and the evaluation and release scripts, write job outputs to the team's bucket, upload
+    (write-once) under ``<team>/releases/`` of the central artifact bucket, use the central KMS key
+    through S3, and create versions (``PendingManualApproval`` only)
     in the team's central model package group. The central side must grant the same role
     cross-account (bucket policy, key policy, group resource policy): see pipelines/README.md.
     """
@@ -275,17 +276,10 @@ class TeamPipeline(Construct):
             )
         self.role.add_to_policy(
             iam.PolicyStatement(
-                sid="ReadWriteTeamArtifacts",
-                actions=["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-                resources=[artifact_bucket.arn_for_objects(f"{team}/*")],
-            )
-        )
-        self.role.add_to_policy(
-            iam.PolicyStatement(
-                sid="ListTeamArtifacts",
-                actions=["s3:ListBucket"],
-                resources=[artifact_bucket.bucket_arn],
-                conditions={"StringLike": {"s3:prefix": f"{team}/*"}},
+                # the Release step's write-once uploads; the jobs read only the team's own bucket
+                sid="ReleaseTeamArtifacts",
+                actions=["s3:AbortMultipartUpload", "s3:PutObject"],
+                resources=[artifact_bucket.arn_for_objects(f"{team}/{t.RELEASES}/*")],
             )
         )
         key_statement = iam.PolicyStatement(
@@ -332,8 +326,8 @@ class TeamPipeline(Construct):
             r"<[A-Za-z0-9]*DataBucket[0-9A-F]{8}\.Arn>/(models|evaluation)/\*": (
                 "Training and evaluation outputs are written per job under these folders of the team's bucket."
             ),
-            rf"{arn}:s3:::[a-z0-9.-]+/[a-z0-9-]+/\*": (
-                "Model artifacts and evaluation reports are written per execution under the team's prefix."
+            rf"{arn}:s3:::[a-z0-9.-]+/[a-z0-9-]+/{t.RELEASES}/\*": (
+                "Released models and reports are written once per execution under <team>/releases/."
             ),
             rf"{arn}:sagemaker:[a-z0-9-]+:[0-9]{{12}}:model-package/[A-Za-z0-9-]+/\*": (
                 "New versions of the team's one group; version numbers are assigned by SageMaker."

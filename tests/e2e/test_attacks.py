@@ -562,7 +562,7 @@ def test_the_team_pipeline_writes_new_artifacts_once(world: Scenario) -> None:
     """The pipeline role's release of a new artifact (If-None-Match, the artifact key) works; rewriting
     it does not, not even by a multipart upload."""
     s3 = world.client(pipeline_session(world), "s3")
-    key = "fraud/models/run-7/model.tar.gz"
+    key = "fraud/releases/run-7/model.tar.gz"
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"run 7", IfNoneMatch="*")
     assert s3_refused(s3.put_object, Bucket=BUCKET, Key=key, Body=b"run 8") == 403
     started = s3.create_multipart_upload(Bucket=BUCKET, Key=key)

@@ -341,17 +341,10 @@ def test_execution_role_policy_is_exactly_least_privilege(template: Template) ->
             "Condition": {"StringEquals": {"s3:prefix": release_key}},
         },
         {
-            "Sid": "ReadWriteTeamArtifacts",
+            "Sid": "ReleaseTeamArtifacts",  # the central bucket: write-once uploads of the Release step only
             "Effect": "Allow",
-            "Action": ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"],
-            "Resource": [f"arn:aws:s3:::{BUCKET}/fraud/*"],
-        },
-        {
-            "Sid": "ListTeamArtifacts",
-            "Effect": "Allow",
-            "Action": ["s3:ListBucket"],
-            "Resource": [f"arn:aws:s3:::{BUCKET}"],
-            "Condition": {"StringLike": {"s3:prefix": "fraud/*"}},
+            "Action": ["s3:AbortMultipartUpload", "s3:PutObject"],
+            "Resource": [f"arn:aws:s3:::{BUCKET}/fraud/releases/*"],
         },
         {
             "Sid": "UseArtifactKey",

@@ -266,14 +266,13 @@ def test_team_pipeline_role_writes_only_its_team_prefix(synth: Synthesized) -> N
     statements = [s for p in policies for s in p["Properties"]["PolicyDocument"]["Statement"]]
     objects = next(s for s in statements if s.get("Sid") == "PipelineFraudObjects")
     assert principals_of(objects) == ["arn:aws:iam::222222222222:root"]
-    assert actions_of(objects) == ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+    assert actions_of(objects) == ["s3:AbortMultipartUpload", "s3:PutObject"]
     (resource,) = resources_of(objects)
-    assert resource.endswith("Arn>/fraud/*")
+    assert resource.endswith("Arn>/fraud/releases/*")  # the Release step's write-once uploads
     assert objects["Condition"]["ArnEquals"] == {
         "aws:PrincipalArn": "arn:aws:iam::222222222222:role/mlops-fraud-pipeline"
     }
-    listing = next(s for s in statements if s.get("Sid") == "PipelineFraudList")
-    assert listing["Condition"]["StringLike"] == {"s3:prefix": "fraud/*"}
+    assert not any(s.get("Sid") == "PipelineFraudList" for s in statements)  # nothing to list or read
     assert not any(
         s.get("Sid", "").startswith("PipelineRecsys") for s in statements
     )  # recsys has no pipeline
