@@ -13,6 +13,7 @@ from stacks.placement import Placements, plan, team_stack_name
 from stacks.registry_stack import RegistryStack
 from stacks.serving_stack import ServingStack
 from stacks.team_access_stack import TeamAccessStack
+from stacks.team_images_stack import TeamImagesStack
 from stacks.team_pipeline_stack import TeamPipelineStack
 
 
@@ -23,10 +24,18 @@ class Assembly:
     team_stacks: list[TeamAccessStack] = field(default_factory=list)
     serving_stacks: list[ServingStack] = field(default_factory=list)
     pipeline_stacks: list[TeamPipelineStack] = field(default_factory=list)
+    image_stacks: list[TeamImagesStack] = field(default_factory=list)
 
     @property
     def all_stacks(self) -> list[Stack]:
-        return [self.registry, *self.team_stacks, self.deployer, *self.serving_stacks, *self.pipeline_stacks]
+        return [
+            self.registry,
+            *self.team_stacks,
+            self.deployer,
+            *self.serving_stacks,
+            *self.pipeline_stacks,
+            *self.image_stacks,
+        ]
 
 
 def build(app: App, config: ProjectConfig, placements: Placements | None = None) -> Assembly:
@@ -104,6 +113,19 @@ def build(app: App, config: ProjectConfig, placements: Placements | None = None)
                 description=f"Team {team.name}: training pipeline registering into the central registry",
             )
         )
+    for team in config.teams:
+        if team.image_repositories:
+            # images must be in the endpoints' region: the registry's (stacks/config.py)
+            assembly.image_stacks.append(
+                TeamImagesStack(
+                    app,
+                    f"MlopsTeamImages-{team.name}",
+                    config=config,
+                    team=team,
+                    env=Environment(account=team.account, region=registry_region),
+                    description=f"Team {team.name}: ECR repositories of its inference images",
+                )
+            )
     for stack in assembly.all_stacks:
         Tags.of(stack).add("mlops:project", "model-registry")
     return assembly

@@ -148,6 +148,8 @@ class Team:
     approver_principals: tuple[str, ...] = ()
     # lifecycle stage -> accounts and/or principal ARN patterns that alone may move a version there
     stage_approvers: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # ECR repositories the project creates in the team account, pullable by the team's execution roles
+    image_repositories: tuple[str, ...] = ()
 
     @property
     def reserved_stages(self) -> tuple[str, ...]:
@@ -361,6 +363,7 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
                 "publisher_principals",
                 "approver_principals",
                 "stage_approvers",
+                "image_repositories",
             },
         )
         account = _account(team["account"], f"{path}.account")
@@ -400,9 +403,38 @@ def _parse_teams(raw: Any) -> tuple[Team, ...]:
                 stage_approvers=_parse_stage_approvers(
                     team.get("stage_approvers"), f"{path}.stage_approvers"
                 ),
+                image_repositories=_image_repositories(
+                    team.get("image_repositories"), f"{path}.image_repositories"
+                ),
             )
         )
     return tuple(teams)
+
+
+# ECR repository names (CreateRepository: 2-256 characters,
+# https://docs.aws.amazon.com/AmazonECR/latest/APIReference/API_CreateRepository.html)
+ECR_REPOSITORY_RE = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+
+
+def _image_repositories(raw: Any, path: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError(path, raw, "a non-empty list of ECR repository names")
+    names: list[str] = []
+    for index, name in enumerate(raw):
+        where = f"{path}[{index}]"
+        if not isinstance(name, str) or not 2 <= len(name) <= 256 or not ECR_REPOSITORY_RE.match(name):
+            raise ConfigError(
+                where,
+                name,
+                "an ECR repository name: 2-256 lowercase letters, digits, '.', '_', '-' and '/' "
+                "(e.g. fraud/inference)",
+            )
+        if name in names:
+            raise ConfigError(where, name, "each repository once")
+        names.append(name)
+    return tuple(names)
 
 
 # An IAM principal ARN pattern for aws:PrincipalArn: a role, user or root of one account; '*' and '?'

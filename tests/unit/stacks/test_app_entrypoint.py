@@ -52,4 +52,5 @@ def test_good_config_synthesizes_every_stack(tmp_path: Path) -> None:
         "MlopsServing-111111111111-eu-west-1",
         "MlopsServing-333333333333-eu-west-1",
         "MlopsTeamPipeline-fraud",
+        "MlopsTeamImages-fraud",
     }
