@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 from deployer import settings as settings_module
-from deployer.admission import AdmissionRules, refusal
+from deployer.admission import AdmissionRules, canonical_spec, changed_since_approval, refusal
 from deployer.errors import PermanentError, SettingsError, TransientError
 from deployer.events import EndpointChange, Sweep, parse_event, reconcile_message
+from deployer.ledger import parse_at
 from deployer.models import FAILED, LIVE, LedgerEntry
 from deployer.service import DeployerService
 from deployer.settings import InvalidDeployment, load_settings, parse_rollout
@@ -145,7 +146,10 @@ def test_rolling_waits_may_fill_the_execution_timeout_exactly() -> None:
 # --- settings ---------------------------------------------------------------------------------------
 
 
-def test_a_relative_deployments_file_is_read_from_the_code_root(tmp_path: Path) -> None:
+def test_a_relative_deployments_file_is_read_from_the_code_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path / "..")  # not the code root: a path relative to the cwd would miss
     file = tmp_path / "deployments.json"
     file.write_text("[]")
     code_root = Path(settings_module.__file__).resolve().parents[1]
@@ -217,6 +221,45 @@ def test_admission_refusals_name_the_field() -> None:
         "InferenceSpecification.Containers[0].ModelDataSource.S3DataSource.S3Uri 's3://elsewhere/m/' is "
         "outside the owning team's artifact prefix s3://bucket/fraud/"
     )
+
+
+def test_changes_since_approval_name_every_changed_field() -> None:
+    approved = {
+        "Containers": [
+            {"Image": "a:1", "Environment": {"A": "1", "B": "2"}},
+            {"Image": "b:1", "ModelDataUrl": "s3://x/1"},
+        ]
+    }
+    current = {
+        "Containers": [
+            {"Image": "a:1", "Environment": {"B": "3", "C": "4"}},
+            {"Image": "b:2", "ModelDataUrl": "s3://x/1"},
+        ]
+    }
+    reason = changed_since_approval(canonical_spec(approved), current)
+    assert reason is not None
+    assert reason.startswith(
+        "changed after approval: InferenceSpecification.Containers[0].Environment.A (approved '1', now None); "
+        "InferenceSpecification.Containers[0].Environment.B (approved '2', now '3'); "
+        "InferenceSpecification.Containers[0].Environment.C (approved None, now '4'); and 1 more. "
+    )
+    swapped = changed_since_approval(canonical_spec({"Containers": {"Image": "a"}}), {"Containers": "a"})
+    assert (
+        swapped is not None
+        and "InferenceSpecification.Containers (approved {'Image': 'a'}, now 'a')" in swapped
+    )
+    assert changed_since_approval(canonical_spec(approved), approved) is None
+
+
+# --- ledger timestamps ------------------------------------------------------------------------------
+
+
+def test_ledger_times_are_utc_whatever_their_spelling() -> None:
+    moment = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+    for text in ("2026-11-20T10:00:00Z", "2026-11-20T10:00:00", " 2026-11-20T12:00:00+02:00 "):
+        parsed = parse_at(text)
+        assert parsed == moment and parsed.utcoffset() is not None, text
+    assert parse_at("2026-11-20T12:00:00+02:00").utcoffset().total_seconds() == 7200  # type: ignore[union-attr]
 
 
 # --- misconfigured deployments and read failures, recorded with every field ---------------------------
