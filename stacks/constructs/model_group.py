@@ -115,6 +115,9 @@ class ModelGroup(Construct):
         if servers := others(serving_accounts):
             # Only the deploy-access role of each serving account (the deployer acting there) may create
             # models from versions: not every principal of the serving account (issue 9, finding 7).
+            # A cross-account CreateModel from a version needs the group policy to grant CreateModel and
+            # DescribeModelPackage on model-package/<group>/* (the S3 bucket and ECR repository need their
+            # own grants): https://docs.aws.amazon.com/sagemaker/latest/dg/model-registry-deploy-xaccount.html
             deploy_roles = [arns.role_arn(a, DEPLOY_ACCESS_ROLE_NAME) for a in servers]
             statements.append(
                 _statement(
