@@ -152,7 +152,7 @@ class DeployerStack(Stack):
             self.deployer.add_statements(autoscaling_statements(self, regions=local_regions))
             self.deployer.acknowledge_wildcards([AUTOSCALING_WILDCARD_REASONS])
         serving_accounts = sorted({d.account for d in deployments} - {registry.account})
-        self.deployer.allow_assume([_role_arn(self, a, DEPLOY_ACCESS_ROLE_NAME) for a in serving_accounts])
+        self.deployer.allow_assume(DEPLOY_ACCESS_ROLE_NAME, serving_accounts, registry.organization_id)
         self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS, ROLLBACK_ALARM_WILDCARD_REASONS])
         if endpoints:
             self.triggers = DeploymentTriggers(

@@ -155,15 +155,46 @@ class DeployerFunction(Construct):
             )
         )
 
-    def allow_assume(self, role_arns: Sequence[str]) -> None:
-        if role_arns:
-            self.role.add_to_policy(
-                iam.PolicyStatement(
-                    sid="AssumeDeployAccess",
-                    actions=["sts:AssumeRole"],
-                    resources=sorted(role_arns),
-                )
+    def allow_assume(self, role_name: str, accounts: Sequence[str], organization_id: str | None) -> None:
+        """sts:AssumeRole on the role ``role_name`` of the serving ``accounts``, in one statement whose size
+        does not grow with them when there is an organization: the role name is exact, the account is `*`
+        narrowed by ``aws:ResourceOrgID`` (AWS sets the assumed role's account and organization for
+        sts:AssumeRole: https://aws.amazon.com/about-aws/whats-new/2022/04/iam-access-resource-organization/,
+        https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html). Without an
+        organization, ``aws:ResourceAccount`` lists the accounts (15 characters each instead of a
+        54-character role ARN). Each deploy-access role still trusts only this role."""
+        if not accounts:
+            return
+        stack = Stack.of(self)
+        any_account_role = stack.format_arn(
+            service="iam", region="", account="*", resource="role", resource_name=role_name
+        )
+        where = (
+            {"aws:ResourceOrgID": organization_id}
+            if organization_id
+            else {"aws:ResourceAccount": sorted(set(accounts))}
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                sid="AssumeDeployAccess",
+                actions=["sts:AssumeRole"],
+                resources=[any_account_role],
+                conditions={"StringEquals": where},
             )
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                {
+                    "id": "AwsSolutions-IAM5",
+                    "reason": f"sts:AssumeRole on the role named {role_name} only, in the accounts the condition "
+                    "allows (aws:ResourceOrgID / aws:ResourceAccount): one statement for any number of "
+                    "serving accounts; each of those roles trusts only the deployer's role.",
+                    "applies_to": [f"Resource::arn:<AWS::Partition>:iam::*:role/{role_name}"],
+                }
+            ],
+            apply_to_children=True,
+        )
 
     def add_statements(self, statements: Sequence[iam.PolicyStatement]) -> None:
         for statement in statements:

@@ -18,10 +18,14 @@ from tests.unit.stacks.synth import cdk_context
 IAM_MAX_ROLE_INLINE_POLICY_CHARS = 10_240
 
 
-def deployer_policy(deployments: int) -> tuple[list[dict[str, Any]], list[str]]:
+def deployer_policy(deployments: int, *, organization: bool = True) -> tuple[list[dict[str, Any]], list[str]]:
     """The deployer role's statements and the cdk-nag errors of the deployer stack, synthesized with the
     checks on."""
-    raw = scale_config(teams=200, groups_per_team=1, team_stacks=8, deployments=deployments)
+    if organization:
+        raw = scale_config(teams=200, groups_per_team=1, team_stacks=8, deployments=deployments)
+    else:  # without an organization the config allows at most 100 team accounts
+        raw = scale_config(teams=100, groups_per_team=2, team_stacks=8, deployments=deployments)
+        raw["registry"].pop("organization_id")
     config = parse_config(raw)
     app = cdk.App(context=cdk_context(), builtin_cloud_formation_validation=False)
     env = cdk.Environment(account=config.registry.account, region=config.registry.region)
@@ -54,19 +58,35 @@ def small_and_large() -> tuple[
 
 
 def test_deployer_statements_are_the_same_for_6_and_200_deployments(small_and_large: Any) -> None:
+    """With an organization nothing grows: the serving accounts' deploy-access role is one ARN pattern
+    (`iam::*:role/mlops-deploy-access`) narrowed by aws:ResourceOrgID."""
     (small, small_errors), (large, large_errors) = small_and_large
     assert small_errors == [] and large_errors == []
-    assert [s.get("Sid") for s in small] == [s.get("Sid") for s in large]
+    assert small == large
+    (assume,) = [s for s in large if s.get("Sid") == "AssumeDeployAccess"]
+    assert assume["Action"] == "sts:AssumeRole"
+    assert assume["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-a1b2c3d4e5"}}
+    assert ":iam::*:role/mlops-deploy-access" in json.dumps(assume["Resource"])
+    large_size = len(json.dumps(large, separators=(",", ":")))
+    assert large_size < IAM_MAX_ROLE_INLINE_POLICY_CHARS / 2, large_size
+
+
+def test_without_an_organization_only_the_account_list_grows() -> None:
+    """Without an organization the statement lists the serving accounts (aws:ResourceAccount, 15 characters
+    each): at 200 deployments over 40 serving accounts the policy leaves room for hundreds more."""
+    (small, small_errors), (large, large_errors) = (
+        deployer_policy(6, organization=False),
+        deployer_policy(200, organization=False),
+    )
+    assert small_errors == [] and large_errors == []
 
     def without_assume(statements: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [s for s in statements if s.get("Sid") != "AssumeDeployAccess"]
 
-    # identical except the list of serving accounts' deploy-access roles (one ARN per account, not per
-    # deployment or team)
     assert without_assume(small) == without_assume(large)
+    (assume,) = [s for s in large if s.get("Sid") == "AssumeDeployAccess"]
+    accounts = assume["Condition"]["StringEquals"]["aws:ResourceAccount"]
+    assert len(accounts) == 40 and all(len(a) == 12 for a in accounts)
     large_size = len(json.dumps(large, separators=(",", ":")))
-    # Only the list of deploy-access roles grows (one ARN per serving account; 40 here): the policy must
-    # leave room for as many serving accounts again inside IAM's inline limit.
-    (assume,) = [s for s in large if s not in without_assume(large)]
-    growth = len(json.dumps(assume, separators=(",", ":")))
-    assert large_size + growth < IAM_MAX_ROLE_INLINE_POLICY_CHARS, (large_size, growth)
+    room = (IAM_MAX_ROLE_INLINE_POLICY_CHARS - large_size) // len('"123456789012",')
+    assert room >= 300, (large_size, room)

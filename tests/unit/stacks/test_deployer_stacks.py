@@ -134,7 +134,10 @@ def test_deployer_assumes_only_serving_deploy_access_roles(synth: Synthesized) -
     _, statements = role_statements(synth, "MlopsDeployer", "mlops-deployer")
     assume = [s for s in statements if "sts:AssumeRole" in actions_of(s)]
     assert len(assume) == 1
-    assert resources_of(assume[0]) == ["arn:aws:iam::333333333333:role/mlops-deploy-access"]
+    # the role name is exact; the account is any account of the organization (constant size, README
+    # "Deployer role"), and each deploy-access role trusts only the deployer
+    assert resources_of(assume[0]) == ["arn:aws:iam::*:role/mlops-deploy-access"]
+    assert assume[0]["Condition"] == {"StringEquals": {"aws:ResourceOrgID": "o-a1b2c3d4e5"}}
     ledger = [s for s in statements if any(a.startswith("dynamodb:") for a in actions_of(s))]
     assert [actions_of(s) for s in ledger] == [["dynamodb:PutItem", "dynamodb:Query"]]
     # registry-account endpoint: the deployer manages it with its own role, passing only the teams'
