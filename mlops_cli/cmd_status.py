@@ -14,6 +14,7 @@ from mlops_cli.errors import EXIT_OK, EXIT_STUCK, CliError
 from mlops_cli.formatting import table
 from mlops_cli.ledger import parse_time
 from mlops_cli.registry import Version
+from mlops_cli.unconfigured import unconfigured_endpoints
 
 DEFAULT_STUCK_MINUTES = 30
 GAVE_UP_STATUSES = ("failed", "rolled_back")
@@ -125,6 +126,11 @@ def run_status(ctx: Context, args: argparse.Namespace) -> Result:
     now = datetime.now(UTC)
     stuck_after = timedelta(minutes=args.stuck_minutes)
     reports = ctx.parallel(lambda d: _endpoint_report(ctx, d, stuck_after, now), deployments)
+    # endpoints the deployer made that no deployment names any more (retired or forgotten); not when
+    # one endpoint was asked for
+    unconfigured, notes = (
+        ([], []) if args.endpoint else unconfigured_endpoints(ctx, deployments, list(ctx.catalog().retired))
+    )
     rows = []
     for r in reports:
         last = r["last_entry"]
@@ -140,12 +146,16 @@ def run_status(ctx: Context, args: argparse.Namespace) -> Result:
                 ("STUCK: " if r["stuck"] else "") + r["state"],
             ]
         )
+    for u in unconfigured:
+        rows.append([u["endpoint_id"], "-", u["endpoint_status"], None, None, None, u["state"]])
     text = (
         table(["endpoint", "follows", "status", "live", "desired", "last ledger entry", "state"], rows)
-        if reports
+        if rows
         else "no managed endpoints"
     )
+    for note in notes:
+        text += f"\nnote: {note}"
     if any(r["endpoint_status"] == NO_ACCESS for r in reports):
         text += "\nnote: 'unknown (no access)': the deploy-access role of that account could not be used"
     exit_code = EXIT_STUCK if any(r["stuck"] for r in reports) else EXIT_OK
-    return Result({"endpoints": reports}, text, exit_code)
+    return Result({"endpoints": reports, "unconfigured": unconfigured, "notes": notes}, text, exit_code)

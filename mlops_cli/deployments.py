@@ -53,6 +53,35 @@ class Deployment:
         return ", ".join(parts)
 
 
+@dataclass(frozen=True)
+class Retired:
+    """An endpoint of the config's `retired` (a DEPLOYMENTS entry with `on_remove`)."""
+
+    endpoint: str
+    account: str
+    region: str
+    on_remove: str  # delete | keep
+    deploy_role_arn: str | None = None
+
+    @property
+    def endpoint_id(self) -> str:
+        return endpoint_id(self.account, self.region, self.endpoint)
+
+
+def parse_retired(items: list[Any]) -> list[Retired]:
+    return [
+        Retired(
+            endpoint=str(item["endpoint"]),
+            account=str(item["account"]),
+            region=str(item["region"]),
+            on_remove=str(item["on_remove"]),
+            deploy_role_arn=item.get("deploy_role_arn"),
+        )
+        for item in items
+        if isinstance(item, dict) and "on_remove" in item
+    ]
+
+
 def parse_deployments(text: str | None, *, source: str = "DEPLOYMENTS") -> list[Deployment]:
     if not text:
         return []
@@ -64,6 +93,8 @@ def parse_deployments(text: str | None, *, source: str = "DEPLOYMENTS") -> list[
         raise CliError(f"{source} must be a JSON list, got {type(raw).__name__}", EXIT_AWS_ERROR)
     result = []
     for index, item in enumerate(raw):
+        if isinstance(item, dict) and "on_remove" in item:
+            continue  # a retired endpoint (parse_retired)
         try:
             result.append(
                 Deployment(
@@ -94,6 +125,7 @@ class Catalog:
     deployments: list[Deployment]
     registry_account: str | None = None
     registry_region: str | None = None
+    retired: list[Retired] = field(default_factory=list)
 
 
 def parse_catalog(path: str, values: dict[str, str]) -> Catalog:
@@ -136,6 +168,7 @@ def parse_catalog(path: str, values: dict[str, str]) -> Catalog:
         deployments=parse_deployments(json.dumps(items), source=f"deployments catalog {path}"),
         registry_account=registry.get("account"),
         registry_region=registry.get("region"),
+        retired=parse_retired(items),
     )
 
 

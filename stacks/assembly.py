@@ -71,7 +71,9 @@ def build(app: App, config: ProjectConfig, placements: Placements | None = None)
             description=f"Central model registry: groups and roles of the teams placed in stack {index}",
         )
         assembly.team_stacks.append(team_stack)
-    targets = sorted({(d.account, d.region) for d in config.deployments})
+    # an account whose endpoints are all retired with on_remove: delete keeps its roles until they are gone
+    retiring = {(r.account, r.region) for r in config.retired if r.on_remove == "delete"}
+    targets = sorted({(d.account, d.region) for d in config.deployments} | retiring)
     for account, region in targets:
         # IAM roles are account-wide: they live in the stack of the registry's region, whatever other
         # regions the account has, so they never move between stacks (stacks/config.py keeps every

@@ -128,6 +128,16 @@ class Deployment:
 
 
 @dataclass(frozen=True)
+class RetiredEndpoint:
+    """An endpoint the deployer managed, taken out of the config's `deployments` on purpose."""
+
+    endpoint: str
+    account: str
+    region: str
+    on_remove: str  # "delete": the deployer deletes it; "keep": left running, no longer managed
+
+
+@dataclass(frozen=True)
 class Pipeline:
     model_group: str
     training_instance_type: str = "ml.m5.xlarge"
@@ -174,6 +184,7 @@ class ProjectConfig:
     registry: Registry
     teams: tuple[Team, ...]
     deployments: tuple[Deployment, ...] = field(default=())
+    retired: tuple[RetiredEndpoint, ...] = field(default=())
     # Suspicious but valid settings; app.py prints them on every synth.
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -778,15 +789,63 @@ def _network_isolation(value: Any, path: str) -> bool:
     return value
 
 
+ON_REMOVE = ("delete", "keep")
+
+
+def _parse_retired(
+    raw: Any, registry: Registry, deployments: tuple[Deployment, ...], regions: frozenset[str]
+) -> tuple[RetiredEndpoint, ...]:
+    """`retired`: endpoints taken out of `deployments`, each with what happens to it (`on_remove`)."""
+    if raw is None:
+        return ()
+    configured = {d.endpoint.lower() for d in deployments}
+    result = []
+    for endpoint, entry_raw in _mapping(raw, "retired").items():
+        path = f"retired.{endpoint}"
+        _name(endpoint, path, SAGEMAKER_NAME_RE, "a SageMaker endpoint name: letters, digits and hyphens")
+        if str(endpoint).lower() in configured:
+            raise ConfigError(
+                path, endpoint, "an endpoint is either in deployments or retired, not both (remove one)"
+            )
+        entry = _mapping(entry_raw, path)
+        _only_keys(entry, path, {"on_remove"}, {"account", "region"})
+        on_remove = entry["on_remove"]
+        if on_remove not in ON_REMOVE:
+            raise ConfigError(
+                f"{path}.on_remove",
+                on_remove,
+                "delete (the deployer deletes the endpoint, its configs and models) or keep (it keeps "
+                "running, no longer managed)" + _did_you_mean(on_remove, ON_REMOVE),
+            )
+        region = _region(entry.get("region", registry.region), f"{path}.region", regions)
+        _same_region_as_registry(region, f"{path}.region", registry)
+        result.append(
+            RetiredEndpoint(
+                endpoint=endpoint,
+                account=_account(entry.get("account", registry.account), f"{path}.account"),
+                region=region,
+                on_remove=on_remove,
+            )
+        )
+    return tuple(result)
+
+
 def parse_config(raw: Any) -> ProjectConfig:
     data = _mapping(raw, "(top level)")
-    _only_keys(data, "", {"registry", "teams"}, {"deployments"})
+    _only_keys(data, "", {"registry", "teams"}, {"deployments", "retired"})
     regions = known_regions()
     registry = _parse_registry(data["registry"], regions)
     teams = _parse_teams(data["teams"])
     groups = {g for team in teams for g in team.model_groups}
     deployments = _parse_deployments(data.get("deployments"), registry, groups, regions)
-    config = ProjectConfig(registry=registry, teams=teams, deployments=deployments, warnings=_warnings(teams))
+    retired = _parse_retired(data.get("retired"), registry, deployments, regions)
+    config = ProjectConfig(
+        registry=registry,
+        teams=teams,
+        deployments=deployments,
+        retired=retired,
+        warnings=_warnings(teams),
+    )
     if not registry.organization_id and len(config.team_accounts) > MAX_DISCOVERY_ACCOUNTS_WITHOUT_ORG:
         raise ConfigError(
             "registry.organization_id",

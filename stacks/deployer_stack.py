@@ -10,7 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from pipelines.team_pipeline import template as t
-from stacks.config import Deployment, ProjectConfig, Team
+from stacks.config import Deployment, ProjectConfig, RetiredEndpoint, Team
 from stacks.constructs.deployer_function import TIMEOUT, DeployerFunction
 from stacks.constructs.deployer_queue import DeployerQueue
 from stacks.constructs.deployment_triggers import DeploymentTriggers
@@ -27,6 +27,7 @@ from stacks.constructs.names import (
 )
 from stacks.constructs.notifications import DeploymentNotifications
 from stacks.constructs.operations_dashboard import OperationsDashboard
+from stacks.constructs.retired_endpoints import RETIRED_WILDCARD_REASONS, tagged_retire_statements
 from stacks.constructs.tagged_endpoint_access import TAGGED_WILDCARD_REASONS, tagged_endpoint_statements
 
 
@@ -93,6 +94,19 @@ def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment)
     }
 
 
+def retired_spec(stack: Stack, config: ProjectConfig, retired: RetiredEndpoint) -> dict[str, Any]:
+    """A DEPLOYMENTS entry for an endpoint of the config's `retired` (docs/contracts.md)."""
+    return {
+        "endpoint": retired.endpoint,
+        "account": retired.account,
+        "region": retired.region,
+        "on_remove": retired.on_remove,
+        "deploy_role_arn": None
+        if retired.account == config.registry.account
+        else _role_arn(stack, retired.account, DEPLOY_ACCESS_ROLE_NAME),
+    }
+
+
 class DeployerStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: ProjectConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -114,6 +128,7 @@ class DeployerStack(Stack):
         )
         self.ledger = DeploymentLedger(self, "Ledger")
         specs = [deployment_spec(self, config, d) for d in deployments]
+        specs += [retired_spec(self, config, r) for r in config.retired]
         self.deployer = DeployerFunction(
             self,
             "Deployer",
@@ -151,7 +166,19 @@ class DeployerStack(Stack):
             )
             self.deployer.add_statements(autoscaling_statements(self, regions=local_regions))
             self.deployer.acknowledge_wildcards([AUTOSCALING_WILDCARD_REASONS])
-        serving_accounts = sorted({d.account for d in deployments} - {registry.account})
+        retiring_here = sorted(
+            {r.region for r in config.retired if r.account == registry.account and r.on_remove == "delete"}
+        )
+        if retiring_here:
+            self.deployer.add_statements(tagged_retire_statements(self, regions=retiring_here))
+            self.deployer.acknowledge_wildcards([RETIRED_WILDCARD_REASONS])
+        serving_accounts = sorted(
+            (
+                {d.account for d in deployments}
+                | {r.account for r in config.retired if r.on_remove == "delete"}
+            )
+            - {registry.account}
+        )
         self.deployer.allow_assume(DEPLOY_ACCESS_ROLE_NAME, serving_accounts, registry.organization_id)
         self.deployer.acknowledge_wildcards([TAGGED_WILDCARD_REASONS, ROLLBACK_ALARM_WILDCARD_REASONS])
         if endpoints:

@@ -63,6 +63,9 @@ class ServingStack(Stack):
                     groups=sorted({d.model_group for d in in_account}),
                     execution_role_arns=roles,
                     organization_id=registry.organization_id,
+                    retired=sorted(
+                        r.endpoint for r in config.retired if r.account == account and r.on_remove == "delete"
+                    ),
                 )
                 CfnOutput(self, "DeployAccessRoleArn", value=access.role.role_arn)
         if (account, region) != (registry.account, registry.region) and here:

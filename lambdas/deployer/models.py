@@ -17,7 +17,8 @@ FAILED = "failed"
 ROLLED_BACK = "rolled_back"
 SUPERSEDED = "superseded"
 SKIPPED = "skipped"
-LEDGER_STATUSES = (REQUESTED, IN_PROGRESS, LIVE, FAILED, ROLLED_BACK, SUPERSEDED, SKIPPED)
+DELETED = "deleted"  # a retired endpoint (config `retired`, `on_remove: delete`) the deployer deleted
+LEDGER_STATUSES = (REQUESTED, IN_PROGRESS, LIVE, FAILED, ROLLED_BACK, SUPERSEDED, SKIPPED, DELETED)
 # A version whose latest ledger item has one of these is not retried automatically.
 BLOCKING_STATUSES = frozenset({FAILED, ROLLED_BACK})
 

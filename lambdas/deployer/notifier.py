@@ -19,6 +19,7 @@ _HEADLINES = {
     "superseded": "version {version} superseded",
     "skipped": "nothing to deploy",
     "requested": "version {version} requested",
+    "deleted": "retired endpoint DELETED",
 }
 
 

@@ -19,7 +19,7 @@ from deployer import names, rollback_alarms
 from deployer.controller import package_from_summary
 from deployer.errors import EndpointBusy, PermanentError, QuotaExceeded, TransientError
 from deployer.models import DeployPlan, EndpointView, Package, ScalingTarget
-from deployer.settings import Deployment
+from deployer.settings import Deployment, RetiredEndpoint
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,8 @@ class Gateway(Protocol):
     def describe_package(self, deployment: Deployment, package_arn: str) -> dict[str, Any]: ...
 
     def update_scaling(self, deployment: Deployment, variant: str, target: ScalingTarget) -> None: ...
+
+    def delete_retired(self, retired: RetiredEndpoint) -> str: ...
 
 
 # Application Auto Scaling's names for a SageMaker variant's instance count:
@@ -389,6 +391,42 @@ class SageMakerGateway:
                 "alarm cleanup skipped",  # pragma: no mutate
                 extra={"endpoint": deployment.endpoint, "reason": exc.reason},  # pragma: no mutate
             )  # pragma: no mutate
+
+    def delete_retired(self, retired: RetiredEndpoint) -> str:
+        """Delete a retired endpoint; once it is gone, its deployer-made configs and models.
+
+        Returns ``deleted`` (DeleteEndpoint accepted now), ``deleting`` (already on its way) or ``gone``.
+        DeleteEndpoint keeps the configs and models
+        (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DeleteEndpoint.html), so a later
+        look removes those whose names the deployer generated for this endpoint.
+        """
+        try:
+            client = self._client_for(retired.region, retired.deploy_role_arn)
+        except (ClientError, BotoCoreError) as exc:
+            raise translate(exc, f"sts:AssumeRole {retired.deploy_role_arn}") from exc
+        try:
+            status = client.describe_endpoint(EndpointName=retired.endpoint).get("EndpointStatus")
+        except ClientError as exc:
+            if not _not_found(exc):
+                raise translate(exc, "describe_endpoint") from exc
+            status = None
+        except BotoCoreError as exc:
+            raise translate(exc, "describe_endpoint") from exc
+        if status == "Deleting":
+            return "deleting"
+        if status is not None:
+            self._call(client, "delete_endpoint", EndpointName=retired.endpoint)
+            return "deleted"
+        base = names.endpoint_base(retired.endpoint)
+        configs = self._list(client, "list_endpoint_configs", "EndpointConfigs", "EndpointConfigName", base)
+        models = self._list(client, "list_models", "Models", "ModelName", base)
+        for name in configs:
+            if names.parse(retired.endpoint, name):
+                self._delete(client, "delete_endpoint_config", EndpointConfigName=name)
+        for name in models:
+            if names.parse(retired.endpoint, name):
+                self._delete(client, "delete_model", ModelName=name)
+        return "gone"
 
     def _list(self, client: Any, operation: str, key: str, name_key: str, base: str) -> dict[str, datetime]:
         found: dict[str, datetime] = {}

@@ -27,10 +27,10 @@ from deployer.events import (
     reconcile_message,
 )
 from deployer.ledger import ApprovalPin, ApprovalPins, Ledger
-from deployer.models import FAILED, SKIPPED, Decision, EndpointView, LedgerEntry
+from deployer.models import DELETED, FAILED, SKIPPED, Decision, EndpointView, LedgerEntry
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import Gateway, translate
-from deployer.settings import Deployment, InvalidDeployment, Settings
+from deployer.settings import Deployment, InvalidDeployment, RetiredEndpoint, Settings
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,8 @@ class DeployerService:
             )
         for entry in invalid:
             self.record_invalid(entry, trigger)
+        if isinstance(trigger, Sweep):
+            self.retire_all(trigger)
         if isinstance(trigger, Sweep) and self.fan_out is not None and deployments:
             self.fan_out([reconcile_message(d.endpoint_id, trigger) for d in deployments])
             return []
@@ -158,6 +160,49 @@ class DeployerService:
         invalid = settings.invalid_for_endpoint(trigger.endpoint)
         where = f"{trigger.account or '?'}/{trigger.region or '?'}/{trigger.endpoint}"
         return found, invalid, None if found or invalid else f"unknown endpoint {where!r}"
+
+    # --- retired endpoints (config `retired`) ---------------------------------------------------
+
+    def retire_all(self, trigger: Sweep) -> None:
+        """At every sweep: delete the retired endpoints whose config says ``on_remove: delete``."""
+        for retired in self.settings.retired:
+            if retired.on_remove != "delete":
+                continue  # keep: left running, no longer managed (`mlops status` lists it)
+            try:
+                self.retire(retired, trigger)
+            except PermanentError as exc:
+                log.error("retired endpoint not deleted", extra={"endpoint_id": retired.endpoint_id})
+                recent = self._ledger_call(self.ledger.recent, retired.endpoint_id, 1)
+                reason = f"retired (on_remove: delete) but not deleted: {exc.reason}"
+                if not recent or (recent[0].status, recent[0].reason) != (FAILED, reason):
+                    self._write(self._retired_entry(retired, FAILED, reason, recent, trigger))
+
+    def retire(self, retired: RetiredEndpoint, trigger: Sweep) -> None:
+        outcome = self.gateway.delete_retired(retired)
+        if outcome != "deleted":
+            return
+        recent = self._ledger_call(self.ledger.recent, retired.endpoint_id, 1)
+        reason = "retired in the config with on_remove: delete; DeleteEndpoint accepted"
+        self._write(self._retired_entry(retired, DELETED, reason, recent, trigger))
+
+    @staticmethod
+    def _retired_entry(
+        retired: RetiredEndpoint, status: str, reason: str, recent: list[LedgerEntry], trigger: Sweep
+    ) -> LedgerEntry:
+        previous = recent[0] if recent else None
+        return LedgerEntry(
+            status=status,
+            endpoint=retired.endpoint,
+            account=retired.account,
+            region=retired.region,
+            group=previous.group if previous else "",
+            previous_package_arn=previous.serving_package_arn if previous else None,
+            previous_version=previous.serving_version if previous else None,
+            serving_package_arn=previous.serving_package_arn if previous and status == FAILED else None,
+            serving_version=previous.serving_version if previous and status == FAILED else None,
+            reason=reason,
+            event_id=trigger.event_id,
+        )
 
     # --- one endpoint --------------------------------------------------------------------------
 

@@ -116,6 +116,41 @@ class Deployment:
         return f"{prefix}:model-package/{name}/{version}"
 
 
+ON_REMOVE = ("delete", "keep")
+
+
+@dataclass(frozen=True)
+class RetiredEndpoint:
+    """A DEPLOYMENTS entry with ``on_remove``: an endpoint taken out of the config's deployments."""
+
+    endpoint: str
+    account: str
+    region: str
+    on_remove: str  # delete | keep
+    deploy_role_arn: str | None
+
+    @property
+    def endpoint_id(self) -> str:
+        return f"{self.account}/{self.region}/{self.endpoint}"
+
+
+def parse_retired(item: dict[str, Any], *, where: str) -> RetiredEndpoint:
+    f = _Fields(item, where)
+    on_remove = item.get("on_remove")
+    if on_remove not in ON_REMOVE:
+        raise ValueError(f"{where}.on_remove: {on_remove!r}: allowed values are {', '.join(ON_REMOVE)}")
+    deploy_role = item.get("deploy_role_arn")
+    return RetiredEndpoint(
+        endpoint=f.text("endpoint", _ENDPOINT_NAME, "1-63 letters, digits and hyphens"),
+        account=f.text("account", _ACCOUNT, "a 12-digit account id"),
+        region=f.text("region", _REGION, "a region name such as eu-west-1"),
+        on_remove=on_remove,
+        deploy_role_arn=None
+        if deploy_role is None
+        else f.text("deploy_role_arn", _ROLE_ARN, "an IAM role ARN or null"),
+    )
+
+
 @dataclass(frozen=True)
 class InvalidDeployment:
     """A DEPLOYMENTS entry that failed validation; identity fields are kept where readable."""
@@ -141,6 +176,7 @@ class Settings:
     registry_account: str
     deployments: tuple[Deployment, ...]
     invalid: tuple[InvalidDeployment, ...] = ()
+    retired: tuple[RetiredEndpoint, ...] = ()
 
     def for_group(self, group: str) -> tuple[Deployment, ...]:
         return tuple(d for d in self.deployments if d.group == group)
@@ -193,8 +229,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     valid: list[Deployment] = []
     invalid: list[InvalidDeployment] = []
     seen: set[str] = set()
+    retired: list[RetiredEndpoint] = []
     for index, item in enumerate(raw):
         try:
+            if isinstance(item, dict) and "on_remove" in item:
+                retired.append(parse_retired(item, where=f"DEPLOYMENTS[{index}]"))
+                continue
             deployment = parse_deployment(item, where=f"DEPLOYMENTS[{index}]")
             if deployment.endpoint_id in seen:
                 raise ValueError(
@@ -220,6 +260,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         registry_account=env["REGISTRY_ACCOUNT"],
         deployments=tuple(valid),
         invalid=tuple(invalid),
+        retired=tuple(retired),
     )
 
 

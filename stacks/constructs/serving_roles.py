@@ -25,6 +25,7 @@ from stacks.constructs.names import (
     artifact_bucket_name,
     serving_role_name,
 )
+from stacks.constructs.retired_endpoints import RETIRED_WILDCARD_REASONS, retired_endpoint_statements
 
 # CloudWatch alarm and log-group ARNs separate the resource name with ':' instead of '/'.
 _COLON = ArnFormat.COLON_RESOURCE_NAME
@@ -192,6 +193,7 @@ class DeployAccessRole(Construct):
         groups: Sequence[str],
         execution_role_arns: Sequence[str],
         organization_id: str | None,
+        retired: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -213,19 +215,27 @@ class DeployAccessRole(Construct):
             description="Assumed by the central model deployer to update this account's managed endpoints",
             assumed_by=iam.PrincipalWithConditions(iam.AccountPrincipal(registry_account), conditions),
         )
-        for statement in endpoint_management_statements(
-            stack,
-            account=stack.account,
-            region=stack.region,
-            endpoints=endpoints,
-            execution_role_arns=execution_role_arns,
-            registry_account=registry_account,
-            registry_region=registry_region,
-            groups=groups,
+        for statement in retired_endpoint_statements(stack, endpoints=retired) if retired else []:
+            self.role.add_to_policy(statement)
+        for statement in (
+            endpoint_management_statements(
+                stack,
+                account=stack.account,
+                region=stack.region,
+                endpoints=endpoints,
+                execution_role_arns=execution_role_arns,
+                registry_account=registry_account,
+                registry_region=registry_region,
+                groups=groups,
+            )
+            if endpoints  # an account whose endpoints are all retired manages none
+            else []
         ):
             self.role.add_to_policy(statement)
         for statement in autoscaling_statements(stack, regions=[stack.region]):
             self.role.add_to_policy(statement)
         NagSuppressions.add_resource_suppressions(
-            self.role, [ENDPOINT_WILDCARD_REASONS, AUTOSCALING_WILDCARD_REASONS], apply_to_children=True
+            self.role,
+            [ENDPOINT_WILDCARD_REASONS, AUTOSCALING_WILDCARD_REASONS, RETIRED_WILDCARD_REASONS],
+            apply_to_children=True,
         )

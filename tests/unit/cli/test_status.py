@@ -181,3 +181,41 @@ def test_status_reports_other_endpoint_errors_per_endpoint(world: World, cli, mo
     assert by_name["fraud-eu"]["endpoint_status"] == "unknown (error)"
     assert "ThrottlingException" in by_name["fraud-eu"]["problem"]
     assert by_name["fraud-prod"]["endpoint_status"] == "InService"
+
+
+def test_status_lists_managed_endpoints_no_deployment_names(world: World, cli) -> None:
+    """Issue 14: a deployment removed from the config leaves its endpoint running and billing; status
+    lists every endpoint with the deployer's tag that no deployment names, and says what to do."""
+    _seed(world)
+    managed = [{"Key": "mlops:managed-by", "Value": "mlops-deployer"}]
+    for name, tags in (("forgotten", managed), ("retiring", managed), ("kept", managed), ("hand-made", [])):
+        world.endpoint(name, world.package_arn("fraud-detector", 1), account=SERVING_ACCOUNT)
+        sm = world.sagemaker_in(SERVING_ACCOUNT)
+        arn = sm.describe_endpoint(EndpointName=name)["EndpointArn"]
+        if tags:
+            sm.add_tags(ResourceArn=arn, Tags=tags)
+    for name, on_remove in (("retiring", "delete"), ("kept", "keep")):
+        world.deployments.append(
+            {
+                "endpoint": name,
+                "account": SERVING_ACCOUNT,
+                "region": "eu-west-1",
+                "on_remove": on_remove,
+                "deploy_role_arn": f"arn:aws:iam::{SERVING_ACCOUNT}:role/mlops-deploy-access",
+            }
+        )
+    world.deployer()
+    run = cli("status", "--json", "--stuck-minutes", "60")
+    assert run.code == 0, run.err
+    body = run.json()
+    assert {e["endpoint"] for e in body["endpoints"]} == {
+        "fraud-prod",
+        "fraud-eu",
+    }  # retired: not deployments
+    states = {u["endpoint"]: u["state"] for u in body["unconfigured"]}
+    assert set(states) == {"forgotten", "retiring", "kept"}  # not the endpoint without the deployer's tag
+    assert states["forgotten"].startswith("NOT CONFIGURED") and "on_remove: delete" in states["forgotten"]
+    assert states["retiring"].startswith("retired (on_remove: delete)")
+    assert states["kept"].startswith("retired (on_remove: keep)")
+    table = cli("status", "--stuck-minutes", "60")
+    assert "NOT CONFIGURED" in table.out and f"{SERVING_ACCOUNT}/eu-west-1/forgotten" in table.out

@@ -184,6 +184,18 @@ class FakeSageMaker:
             scaling=ep.scaling if sizing else None,
         )
 
+    def delete_retired(self, retired: Any) -> str:
+        self.calls.append(("delete_retired", {"endpoint": retired.endpoint}))
+        ep = self.endpoints.get(retired.endpoint)
+        if ep is None:
+            return "gone"
+        if ep.status == "Deleting":
+            del self.endpoints[retired.endpoint]  # the next look finds it gone
+            return "deleting"
+        ep.status = "Deleting"
+        self.calls.append(("delete_endpoint", {"endpoint": retired.endpoint}))
+        return "deleted"
+
     def update_scaling(self, deployment: Deployment, variant: str, target: ScalingTarget) -> None:
         """RegisterScalableTarget on a registered target: the range changes and the capacity moves into it."""
         self.calls.append(("register_scalable_target", {"variant": variant, "target": target}))

@@ -618,3 +618,42 @@ def test_a_count_change_of_an_autoscaled_variant_moves_the_autoscaling_minimum(w
     refused = [i for i in ledger_items("fraud-detector-prod", SERVING) if i.status == "failed"]
     assert len(refused) == 1 and "deregister the scalable target" in (refused[0].reason or "")
     assert live_variant(SERVING)["InstanceType"] == "ml.m5.large"
+
+
+def test_a_retired_endpoint_with_on_remove_delete_goes_with_its_configs_and_models(world, monkeypatch):
+    _deployed_v1(world, monkeypatch)
+    retired = {
+        "endpoint": "fraud-detector-prod",
+        "account": SERVING,
+        "region": REGION,
+        "on_remove": "delete",
+        "deploy_role_arn": f"arn:aws:iam::{SERVING}:role/mlops-deploy-access",
+    }
+    new_sandbox(monkeypatch, retired, topic_arn=world["topic"])
+    assert invoke(sweep_event()) == {"batchItemFailures": []}
+    last = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert last.status == "deleted" and last.previous_version == 1 and last.serving_version is None
+    sm = serving_sm(SERVING)
+    with pytest.raises(sm.exceptions.ClientError, match="Could not find endpoint"):
+        sm.describe_endpoint(EndpointName="fraud-detector-prod")  # the emulator deletes at once
+    advance()
+    world["counter"].take()
+    invoke(sweep_event())  # gone: its generated configs and models go too, no second ledger entry
+    calls = world["counter"].take()
+    assert "DeleteEndpointConfig" in calls and "DeleteModel" in calls and "PutItem" not in calls
+    base = names.endpoint_base("fraud-detector-prod")
+    assert sm.list_endpoint_configs(NameContains=base)["EndpointConfigs"] == []
+    assert sm.list_models(NameContains=base)["Models"] == []
+
+
+def test_a_kept_retired_endpoint_is_left_alone(world, monkeypatch):
+    _deployed_v1(world, monkeypatch)
+    kept = {"endpoint": "fraud-detector-prod", "account": SERVING, "region": REGION, "on_remove": "keep"}
+    new_sandbox(monkeypatch, kept, topic_arn=world["topic"])
+    world["counter"].take()
+    invoke(sweep_event())
+    assert "DeleteEndpoint" not in world["counter"].take()
+    assert (
+        serving_sm(SERVING).describe_endpoint(EndpointName="fraud-detector-prod")["EndpointStatus"]
+        == "InService"
+    )

@@ -7,12 +7,13 @@ import dataclasses
 import pytest
 from deployer.errors import PermanentError, TransientError
 from deployer.events import Message, parse_event
-from deployer.models import FAILED, IN_PROGRESS, LIVE, ROLLED_BACK
+from deployer.models import DELETED, FAILED, IN_PROGRESS, LIVE, ROLLED_BACK
 from deployer.service import DeployerService
-from deployer.settings import InvalidDeployment
+from deployer.settings import InvalidDeployment, RetiredEndpoint
 
 from tests.unit.deployer.deployer_fakes import (
     SWEEP,
+    FakeEndpoint,
     FakeLedger,
     FakeNotifier,
     FakeSageMaker,
@@ -233,3 +234,89 @@ def test_a_foreign_registrys_package_event_is_ignored_without_ledger_or_notice(
     assert notifier.transitions == [] and notifier.problems == []
     service.handle_trigger(package_event(v1))  # the registry's own event still deploys
     assert "create_endpoint" in sagemaker.write_calls()
+
+
+@pytest.mark.parametrize("how", ["rejected", "left the stage"])
+def test_a_stage_follower_rolls_back_to_the_previous_staged_version_when_the_live_one_is_rejected(how):
+    """README: an endpoint that follows a stage needs the stage and an approved version, so rejecting
+    the serving version (or moving it out of the stage) rolls the endpoint back to the previous one."""
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    d = make_deployment(follows="Production")
+    ledger = FakeLedger(sm)
+    service = DeployerService(make_settings(d), sm, ledger, notifier)  # type: ignore[arg-type]
+
+    def settle() -> None:
+        while any(sm.tick(name) for name in list(sm.endpoints)):
+            for event in sm.events[:]:
+                sm.events.remove(event)
+                service.handle_trigger(event)
+
+    v1, v2 = sm.register(approval="Approved"), sm.register(approval="Approved")
+    for version in (v1, v2):
+        version.stage = "Production"
+        service.handle_trigger(package_event(version))
+        settle()
+    assert sm.serving_version(d.endpoint) == 2
+    if how == "rejected":
+        v2.approval = "Rejected"
+    else:
+        v2.stage = "Archived"
+    service.handle_trigger(package_event(v2))
+    settle()
+    assert sm.serving_version(d.endpoint) == 1
+    entries = ledger.all(d.endpoint_id)
+    assert [(e.status, e.version, e.serving_version) for e in entries[-2:]] == [
+        (IN_PROGRESS, 1, 2),
+        (LIVE, 1, 1),
+    ]
+    assert sm.violations == []
+
+
+# --- retired endpoints (config `retired`) ------------------------------------------------------------
+
+
+def _retired(on_remove: str, endpoint: str = "old-endpoint") -> RetiredEndpoint:
+    return RetiredEndpoint(
+        endpoint=endpoint,
+        account="333333333333",
+        region="eu-west-1",
+        on_remove=on_remove,
+        deploy_role_arn="arn:aws:iam::333333333333:role/mlops-deploy-access",
+    )
+
+
+def test_a_retired_endpoint_with_on_remove_delete_is_deleted_at_the_sweep_once_with_a_ledger_entry():
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    ledger = FakeLedger(sm)
+    gone, kept = _retired("delete"), _retired("keep", "kept-endpoint")
+    settings = dataclasses.replace(make_settings(), retired=(gone, kept))
+    service = DeployerService(settings, sm, ledger, notifier)  # type: ignore[arg-type]
+    sm.endpoints["old-endpoint"] = FakeEndpoint("old-endpoint", "InService", "hand-made")
+    sm.endpoints["kept-endpoint"] = FakeEndpoint("kept-endpoint", "InService", "hand-made")
+    sweep = parse_event(load_event("scheduled_sweep"))
+    for _ in range(3):
+        service.handle_trigger(sweep)
+    assert [c for c in sm.calls if c[0] == "delete_endpoint"] == [
+        ("delete_endpoint", {"endpoint": "old-endpoint"})
+    ]
+    (entry,) = ledger.all(gone.endpoint_id)
+    assert entry.status == DELETED and "on_remove: delete" in (entry.reason or "")
+    assert any(n.status == DELETED for n in notifier.transitions)
+    assert "kept-endpoint" in sm.endpoints and ledger.all(kept.endpoint_id) == []
+
+
+def test_a_refused_deletion_is_recorded_once():
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    ledger = FakeLedger(sm)
+    settings = dataclasses.replace(make_settings(), retired=(_retired("delete"),))
+    service = DeployerService(settings, sm, ledger, notifier)  # type: ignore[arg-type]
+
+    def refuse(retired):
+        raise PermanentError("delete_endpoint: AccessDenied: not authorized")
+
+    sm.delete_retired = refuse  # type: ignore[method-assign]
+    sweep = parse_event(load_event("scheduled_sweep"))
+    service.handle_trigger(sweep)
+    service.handle_trigger(sweep)
+    (entry,) = ledger.all(_retired("delete").endpoint_id)
+    assert entry.status == FAILED and "not deleted" in (entry.reason or "")

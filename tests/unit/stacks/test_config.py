@@ -227,3 +227,43 @@ def test_a_deployment_in_another_region_than_the_registry_names_its_key() -> Non
     assert error.value.path == "deployments.recommender-prod.region"
     assert error.value.value == "eu-central-1"
     assert "eu-west-1" in str(error.value)
+
+
+# --- retired deployments ---------------------------------------------------------------------------
+
+
+def _with_retired(retired: Any) -> dict[str, Any]:
+    raw = copy.deepcopy(BASE)
+    raw["retired"] = retired
+    return raw
+
+
+def test_retired_endpoints_default_to_the_registry_account_and_region() -> None:
+    config = parse_config(
+        _with_retired(
+            {"old-prod": {"on_remove": "delete"}, "older": {"on_remove": "keep", "account": "333333333333"}}
+        )
+    )
+    assert [(r.endpoint, r.account, r.region, r.on_remove) for r in config.retired] == [
+        ("old-prod", "111111111111", "eu-west-1", "delete"),
+        ("older", "333333333333", "eu-west-1", "keep"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("retired", "key", "allowed"),
+    [
+        ({"old": {"on_remove": "destroy"}}, "retired.old.on_remove", "delete"),
+        ({"old": {"on_remove": "Delete"}}, "retired.old.on_remove", "did you mean 'delete'"),
+        ({"old": {}}, "retired.old.on_remove", "required"),
+        ({"old": {"on_remove": "keep", "instance_count": 2}}, "retired.old.instance_count", "allowed keys"),
+        ({"fraud-detector-prod": {"on_remove": "delete"}}, "retired.fraud-detector-prod", "not both"),
+        ({"old": {"on_remove": "delete", "region": "us-east-1"}}, "retired.old.region", "registry's region"),
+    ],
+)
+def test_a_bad_retired_entry_names_the_key_and_the_allowed_values(
+    retired: Any, key: str, allowed: str
+) -> None:
+    with pytest.raises(ConfigError) as err:
+        parse_config(_with_retired(retired))
+    assert f"config error at '{key}'" in str(err.value) and allowed in str(err.value)
