@@ -4,7 +4,8 @@ count moves its autoscaling minimum, a retired endpoint (``on_remove: delete``) 
 stage-following endpoint rolls back when its serving version is rejected.
 
 Its own emulator (one deploy, about 30-60 s), deployed from config/example.yaml plus one retired
-endpoint of the registry account. A config change is what `cdk deploy` of the edited config does to the
+endpoint of the registry account. Two emulators cannot run in one process (moto's state is global): this
+module sorts before test_demo_flow, which starts the session-wide one (as test_attacks does). A config change is what `cdk deploy` of the edited config does to the
 deployer: new code with a new deployments.json, read by new sandboxes; here the runner's environment
 gets the changed DEPLOYMENTS and a fresh sandbox (the IAM a size change needs is the same before and
 after).
