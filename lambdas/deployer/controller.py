@@ -334,18 +334,7 @@ def decide(
                     reason=f"version {desired.version} is newer and also matches follows={deployment.follows!r}",
                 )
             )
-    started = d.record(
-        IN_PROGRESS,
-        desired,
-        reason=f"{verb} to version {desired.version} ({deployment.rollout.strategy}) started",
-        endpoint_config=plan.config_name,
-    )
-    if plan.rollout_note is not None:
-        started = replace(
-            started,
-            reason=f"{verb} to version {desired.version} started: {plan.rollout_note}",
-            rollout=plan.rollout,
-        )
+    started = d.started(desired, plan, f"{verb} to version {desired.version}")
     return Decision(
         reason=f"{verb} endpoint to version {desired.version}",
         records=tuple(records),
@@ -439,6 +428,20 @@ class _Context:
             reason=reason,
             event_id=self.trigger.event_id if self.trigger is not None else None,
         )
+
+    def started(self, package: Package, plan: DeployPlan, what: str) -> LedgerEntry:
+        """The in-progress item of a deploy: ``what`` started, with the rollout as planned (a rollout
+        fitted to the live fleet names why and carries the fitted rollout)."""
+        if plan.rollout_note is None:
+            reason = f"{what} ({self.deployment.rollout.strategy}) started"
+            return self.record(IN_PROGRESS, package, reason=reason, endpoint_config=plan.config_name)
+        entry = self.record(
+            IN_PROGRESS,
+            package,
+            reason=f"{what} started: {plan.rollout_note}",
+            endpoint_config=plan.config_name,
+        )
+        return replace(entry, rollout=plan.rollout)
 
     def _previous_serving(self) -> tuple[str | None, int | None]:
         """What served before the version going live: the newest state item's serving version
@@ -614,18 +617,7 @@ class _Context:
                     cleanup_keep=cleanup,
                 )
             what = f"{CONFIG_CHANGE}: {', '.join(changes)}"
-            started = self.record(
-                IN_PROGRESS,
-                desired,
-                reason=f"{what}; update of version {desired.version} ({deployment.rollout.strategy}) started",
-                endpoint_config=plan.config_name,
-            )
-            if plan.rollout_note is not None:
-                started = replace(
-                    started,
-                    reason=f"{what}; update of version {desired.version} started: {plan.rollout_note}",
-                    rollout=plan.rollout,
-                )
+            started = self.started(desired, plan, f"{what}; update of version {desired.version}")
             return Decision(
                 reason=f"{what}; update endpoint", records=tuple(records), deploy=plan, started=started
             )
