@@ -1,0 +1,124 @@
+"""Refusals the operator must hear about exactly once, with what was refused and why: AWS refusing an
+autoscaling minimum, a misconfigured deployment with a partial identity, and the problem notification."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+from deployer.errors import PermanentError
+from deployer.models import FAILED, IN_PROGRESS, LIVE, ScalingTarget
+from deployer.notifier import Notifier
+from deployer.service import REFUSED_SCALING, DeployerService
+from deployer.settings import InvalidDeployment
+
+from tests.unit.deployer.deployer_fakes import (
+    REGION,
+    SERVING,
+    SWEEP,
+    FakeLedger,
+    FakeNotifier,
+    FakeSageMaker,
+    make_deployment,
+    make_settings,
+    package_event,
+)
+from tests.unit.deployer.test_deployer_service import settle
+
+
+def _autoscaled_live_endpoint() -> tuple[FakeSageMaker, FakeLedger, Any]:
+    """Version 1 live on a 2-instance variant named `blue` that Application Auto Scaling manages (2-8)."""
+    deployment = make_deployment()
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    ledger = FakeLedger(sm)
+    service = DeployerService(make_settings(deployment), sm, ledger, notifier)  # type: ignore[arg-type]
+    service.handle_trigger(package_event(sm.register(approval="Approved")))
+    settle(sm, service, deployment.endpoint)
+    live = sm.endpoints[deployment.endpoint]
+    live.variant, live.scaling = "blue", ScalingTarget(2, 8)
+    return sm, ledger, deployment
+
+
+def test_aws_refusing_the_autoscaling_minimum_is_one_failed_item_naming_aws_reason() -> None:
+    sm, ledger, deployment = _autoscaled_live_endpoint()
+    bigger = dataclasses.replace(deployment, instance_count=4)
+    notifier = FakeNotifier()
+    service = DeployerService(make_settings(bigger), sm, ledger, notifier)  # type: ignore[arg-type]
+    asked: list[tuple[str, ScalingTarget]] = []
+
+    def refuse(dep: Any, variant: str, target: ScalingTarget) -> None:
+        asked.append((variant, target))
+        raise PermanentError("register_scalable_target: ValidationException: MinCapacity above the quota")
+
+    sm.update_scaling = refuse  # type: ignore[method-assign]
+    before = ledger.all(deployment.endpoint_id)
+    service.handle_trigger(SWEEP)
+    service.handle_trigger(SWEEP)  # the same refusal again: not a second item
+    assert asked[0] == ("blue", ScalingTarget(4, 8))  # the endpoint's own variant, not AllTraffic
+    (refused,) = ledger.all(deployment.endpoint_id)[len(before) :]
+    assert (refused.status, refused.version, refused.serving_version) == (FAILED, 1, 1)
+    assert refused.reason == (
+        f"{REFUSED_SCALING}: register_scalable_target: ValidationException: MinCapacity above the quota"
+    )
+    assert sm.endpoints[deployment.endpoint].scaling == ScalingTarget(2, 8)  # nothing moved
+
+
+def test_an_accepted_autoscaling_minimum_is_recorded_on_the_endpoints_own_variant() -> None:
+    sm, ledger, deployment = _autoscaled_live_endpoint()
+    bigger = dataclasses.replace(deployment, instance_count=4)
+    service = DeployerService(make_settings(bigger), sm, ledger, FakeNotifier())  # type: ignore[arg-type]
+    service.handle_trigger(SWEEP)
+    assert ("register_scalable_target", {"variant": "blue", "target": ScalingTarget(4, 8)}) in sm.calls
+    assert ledger.all(deployment.endpoint_id)[-1].status in (IN_PROGRESS, LIVE)
+    assert "autoscaling minimum 2 -> 4" in (ledger.all(deployment.endpoint_id)[-1].reason or "")
+
+
+def test_a_misconfigured_deployment_missing_any_part_of_its_identity_is_notified_not_recorded() -> None:
+    for missing in ("endpoint", "account", "region"):
+        identity = {"endpoint": "fraud-detector-stage", "account": SERVING, "region": REGION}
+        identity[missing] = None  # type: ignore[assignment]
+        invalid = InvalidDeployment(index=2, reason=f"DEPLOYMENTS[2].{missing}: missing", **identity)
+        sm, notifier = FakeSageMaker(), FakeNotifier()
+        ledger = FakeLedger(sm)
+        service = DeployerService(make_settings(make_deployment(), invalid=(invalid,)), sm, ledger, notifier)  # type: ignore[arg-type]
+        service.handle_trigger(package_event(sm.register(approval="Approved")))
+        service.record_invalid(invalid, package_event(sm.register(approval="Approved")))
+        assert ("misconfigured deployment", invalid.reason) in notifier.problems, missing
+        assert not any(key.endswith("/fraud-detector-stage") for key in ledger.items), missing
+
+
+class _Sns:
+    def __init__(self) -> None:
+        self.published: list[dict[str, Any]] = []
+
+    def publish(self, **kwargs: Any) -> None:
+        self.published.append(kwargs)
+
+
+def test_a_problem_notification_carries_title_reason_and_context_as_json() -> None:
+    sns = _Sns()
+    notifier = Notifier(sns, "arn:aws:sns:eu-west-1:111111111111:mlops")  # type: ignore[arg-type]
+    notifier.problem("misconfigured deployment", "DEPLOYMENTS[4]: expected an object", index=4, endpoint=None)
+    (sent,) = sns.published
+    assert sent["TopicArn"] == "arn:aws:sns:eu-west-1:111111111111:mlops"
+    assert sent["Subject"] == "[mlops] misconfigured deployment"
+    assert sent["MessageAttributes"] == {"kind": {"DataType": "String", "StringValue": "problem"}}
+    title, body = sent["Message"].split("\n\n", 1)
+    assert title == "misconfigured deployment: DEPLOYMENTS[4]: expected an object"
+    assert body == json.dumps(
+        {"index": 4, "problem": "misconfigured deployment", "reason": "DEPLOYMENTS[4]: expected an object"},
+        indent=2,
+    )
+
+
+def test_a_misconfigured_deployment_without_a_readable_group_is_recorded_with_an_empty_group() -> None:
+    invalid = InvalidDeployment(
+        index=1, reason="DEPLOYMENTS[1].group: missing", endpoint="stage-ep", account=SERVING, region=REGION
+    )
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    ledger = FakeLedger(sm)
+    service = DeployerService(make_settings(make_deployment(), invalid=(invalid,)), sm, ledger, notifier)  # type: ignore[arg-type]
+    service.record_invalid(invalid, SWEEP)
+    (item,) = ledger.all(f"{SERVING}/{REGION}/stage-ep")
+    assert (item.status, item.group, item.endpoint_id) == (FAILED, "", f"{SERVING}/{REGION}/stage-ep")
