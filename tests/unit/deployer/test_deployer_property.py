@@ -15,6 +15,8 @@ Properties:
 
 from __future__ import annotations
 
+import os
+
 from deployer.models import FAILED, LIVE, ROLLED_BACK, SUPERSEDED
 from deployer.service import DeployerService
 from deployer.settings import Rollout
@@ -157,7 +159,12 @@ def newest_matching(sm: FakeSageMaker, follows: str):
     return None
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# `make mutants` runs this test for every surviving deployer mutant: there it explores fewer histories
+# (MUTANT_PROPERTY_EXAMPLES, docs/mutants.md); `make test` always runs 300.
+EXAMPLES = int(os.environ.get("MUTANT_PROPERTY_EXAMPLES", "300"))
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(1, 4), st.lists(operations, min_size=20, max_size=100))
 def test_random_histories_converge_without_loops(registered, ops):
     world = World()
