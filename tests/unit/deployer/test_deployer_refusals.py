@@ -7,9 +7,12 @@ import dataclasses
 import json
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
 from deployer.errors import PermanentError
 from deployer.models import FAILED, IN_PROGRESS, LIVE, ScalingTarget
 from deployer.notifier import Notifier
+from deployer.sagemaker_gateway import SageMakerGateway
 from deployer.service import REFUSED_SCALING, DeployerService
 from deployer.settings import InvalidDeployment
 
@@ -122,3 +125,52 @@ def test_a_misconfigured_deployment_without_a_readable_group_is_recorded_with_an
     service.record_invalid(invalid, SWEEP)
     (item,) = ledger.all(f"{SERVING}/{REGION}/stage-ep")
     assert (item.status, item.group, item.endpoint_id) == (FAILED, "", f"{SERVING}/{REGION}/stage-ep")
+
+
+def _client_error(code: str, message: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+
+class _AutoScaling:
+    def __init__(self) -> None:
+        self.calls: list[dict[str, Any]] = []
+
+    def register_scalable_target(self, **kwargs: Any) -> dict[str, Any]:
+        self.calls.append(kwargs)
+        return {}
+
+
+def test_the_gateway_moves_the_autoscaling_range_of_the_endpoints_variant_through_its_deploy_role() -> None:
+    deployment = make_deployment()
+    client, opened = _AutoScaling(), []
+
+    def autoscaling_for(region: str, role: str | None) -> _AutoScaling:
+        opened.append((region, role))
+        return client
+
+    gateway = SageMakerGateway(lambda region, role: None, autoscaling_for=autoscaling_for)
+    gateway.update_scaling(deployment, "blue", ScalingTarget(4, 8))
+    assert opened == [(deployment.region, deployment.deploy_role_arn)]
+    assert client.calls == [
+        {
+            "ServiceNamespace": "sagemaker",
+            "ResourceId": f"endpoint/{deployment.endpoint}/variant/blue",
+            "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+            "MinCapacity": 4,
+            "MaxCapacity": 8,
+        }
+    ]
+
+
+def test_a_deploy_role_that_cannot_be_assumed_for_autoscaling_is_a_permanent_error_naming_the_role() -> None:
+    deployment = make_deployment()
+
+    def autoscaling_for(region: str, role: str | None) -> _AutoScaling:
+        raise _client_error("AccessDenied", "not authorized to perform sts:AssumeRole", "AssumeRole")
+
+    gateway = SageMakerGateway(lambda region, role: None, autoscaling_for=autoscaling_for)
+    with pytest.raises(PermanentError) as refused:
+        gateway.update_scaling(deployment, "blue", ScalingTarget(4, 8))
+    assert refused.value.reason == (
+        f"sts:AssumeRole {deployment.deploy_role_arn}: AccessDenied: not authorized to perform sts:AssumeRole"
+    )
