@@ -90,7 +90,7 @@ def translate(exc: Exception, operation: str) -> Exception:
         # Any 5xx is the service's trouble, whatever its code (listed or not): transient.
         if code in TRANSIENT_CODES or status >= 500:
             return TransientError(f"{operation}: {code or status}: {message} (retries exhausted)")
-        if "in-progress" in message.lower() or "cannot update in-progress" in message.lower():
+        if "in-progress" in message.lower():  # "Cannot update in-progress endpoint ..."
             return EndpointBusy(f"{operation}: {message}")
         return PermanentError(f"{operation}: {code}: {message}")
     if isinstance(exc, BotoCoreError):

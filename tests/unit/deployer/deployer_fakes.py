@@ -403,12 +403,14 @@ class FakeNotifier:
     def __init__(self) -> None:
         self.transitions: list[LedgerEntry] = []
         self.problems: list[tuple[str, str]] = []
+        self.contexts: list[dict[str, Any]] = []  # each problem's context (index, endpoint, ...)
 
     def transition(self, entry: LedgerEntry) -> None:
         self.transitions.append(entry)
 
     def problem(self, title: str, reason: str, **context: Any) -> None:
         self.problems.append((title, reason))
+        self.contexts.append(context)
 
 
 @dataclass

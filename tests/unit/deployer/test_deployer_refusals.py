@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from deployer.errors import PermanentError
+from deployer.errors import EndpointBusy, PermanentError
 from deployer.models import FAILED, IN_PROGRESS, LIVE, ScalingTarget
 from deployer.notifier import Notifier
-from deployer.sagemaker_gateway import SageMakerGateway
+from deployer.sagemaker_gateway import SageMakerGateway, translate
 from deployer.service import REFUSED_SCALING, DeployerService
-from deployer.settings import InvalidDeployment
+from deployer.settings import InvalidDeployment, RetiredEndpoint
 
 from tests.unit.deployer.deployer_fakes import (
     REGION,
@@ -174,3 +174,79 @@ def test_a_deploy_role_that_cannot_be_assumed_for_autoscaling_is_a_permanent_err
     assert refused.value.reason == (
         f"sts:AssumeRole {deployment.deploy_role_arn}: AccessDenied: not authorized to perform sts:AssumeRole"
     )
+
+
+def test_translate_names_what_a_malformed_error_response_lacks_as_empty() -> None:
+    """botocore fills Code and Message; a response without them still reads, with nothing invented."""
+    bare = ClientError({"ResponseMetadata": {"HTTPStatusCode": 400}}, "UpdateEndpoint")  # type: ignore[arg-type]
+    refused = translate(bare, "update_endpoint")
+    assert isinstance(refused, PermanentError) and refused.reason == "update_endpoint: : "
+    no_message = translate(ClientError({"Error": {"Code": "ValidationException"}}, "X"), "create_model")  # type: ignore[arg-type]
+    assert (
+        isinstance(no_message, PermanentError) and no_message.reason == "create_model: ValidationException: "
+    )
+
+
+def test_any_in_progress_message_is_busy() -> None:
+    for message in ("Cannot update in-progress endpoint", "Endpoint is in-progress: try later"):
+        busy = translate(_client_error("ValidationException", message, "UpdateEndpoint"), "update_endpoint")
+        assert isinstance(busy, EndpointBusy) and busy.reason == f"update_endpoint: {message}"
+
+
+def _retired_endpoint() -> RetiredEndpoint:
+    return RetiredEndpoint(
+        endpoint="old-endpoint",
+        account=SERVING,
+        region=REGION,
+        on_remove="delete",
+        deploy_role_arn=f"arn:aws:iam::{SERVING}:role/mlops-deploy-access",
+    )
+
+
+def test_deleting_a_retired_endpoint_through_an_unassumable_role_names_the_role() -> None:
+    retired = _retired_endpoint()
+
+    def client_for(region: str, role: str | None) -> Any:
+        raise _client_error("AccessDenied", "not authorized to perform sts:AssumeRole", "AssumeRole")
+
+    with pytest.raises(PermanentError) as refused:
+        SageMakerGateway(client_for).delete_retired(retired)
+    assert refused.value.reason == (
+        f"sts:AssumeRole {retired.deploy_role_arn}: AccessDenied: not authorized to perform sts:AssumeRole"
+    )
+
+
+def test_a_retired_endpoint_that_cannot_be_described_is_refused_with_the_aws_reason() -> None:
+    class Denied:
+        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            raise _client_error("AccessDeniedException", "no sagemaker:DescribeEndpoint", "DescribeEndpoint")
+
+    with pytest.raises(PermanentError) as refused:
+        SageMakerGateway(lambda region, role: Denied()).delete_retired(_retired_endpoint())
+    assert refused.value.reason == "describe_endpoint: AccessDeniedException: no sagemaker:DescribeEndpoint"
+
+
+def test_a_read_failure_outside_any_trigger_is_recorded_without_an_event_id() -> None:
+    """`reconcile(deployment)` without a trigger (the CLI's and the fan-out's direct path)."""
+    deployment = make_deployment()
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    ledger = FakeLedger(sm)
+
+    def denied(_deployment: Any) -> Any:
+        raise PermanentError("describe_endpoint: AccessDenied: no")
+
+    sm.describe_endpoint = denied  # type: ignore[method-assign]
+    DeployerService(make_settings(deployment), sm, ledger, notifier).reconcile(deployment)  # type: ignore[arg-type]
+    (item,) = ledger.all(deployment.endpoint_id)
+    assert (item.status, item.event_id) == (FAILED, None)
+    assert item.reason == "cannot read SageMaker state: describe_endpoint: AccessDenied: no"
+
+
+def test_a_misconfigured_deployment_without_identity_is_notified_with_its_index() -> None:
+    invalid = InvalidDeployment(index=4, reason="DEPLOYMENTS[4]: expected an object, got str")
+    sm, notifier = FakeSageMaker(), FakeNotifier()
+    service = DeployerService(
+        make_settings(make_deployment(), invalid=(invalid,)), sm, FakeLedger(sm), notifier
+    )  # type: ignore[arg-type]
+    service.record_invalid(invalid, package_event(sm.register(approval="Approved")))
+    assert notifier.contexts == [{"index": 4}]
