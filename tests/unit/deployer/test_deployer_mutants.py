@@ -149,10 +149,14 @@ def test_rolling_waits_may_fill_the_execution_timeout_exactly() -> None:
 def test_a_relative_deployments_file_is_read_from_the_code_root(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(tmp_path / "..")  # not the code root: a path relative to the cwd would miss
     file = tmp_path / "deployments.json"
     file.write_text("[]")
     code_root = Path(settings_module.__file__).resolve().parents[1]
+    # Not the code root, and deeper than it: the relative path's "../" steps cannot climb from here to
+    # "/" (where extra ".." stop) and so reach the file by accident when read against the cwd.
+    elsewhere = tmp_path.joinpath(*["d"] * (len(code_root.parts) + 1))
+    elsewhere.mkdir(parents=True)
+    monkeypatch.chdir(elsewhere)
     env = {
         "LEDGER_TABLE": "t",
         "TOPIC_ARN": f"arn:aws:sns:{REGION}:111111111111:topic",

@@ -250,3 +250,19 @@ def test_a_misconfigured_deployment_without_identity_is_notified_with_its_index(
     )  # type: ignore[arg-type]
     service.record_invalid(invalid, package_event(sm.register(approval="Approved")))
     assert notifier.contexts == [{"index": 4}]
+
+
+def test_a_retired_endpoint_already_gone_with_nothing_left_is_gone() -> None:
+    class Empty:
+        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            raise _client_error(
+                "ValidationException", "Could not find endpoint old-endpoint", "DescribeEndpoint"
+            )
+
+        def list_endpoint_configs(self, **kwargs: Any) -> dict[str, Any]:
+            return {"EndpointConfigs": []}
+
+        def list_models(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Models": []}
+
+    assert SageMakerGateway(lambda region, role: Empty()).delete_retired(_retired_endpoint()) == "gone"

@@ -362,3 +362,9 @@ def test_the_config_is_read_with_libyamls_loader_when_pyyaml_has_it(
     monkeypatch.setattr(yaml, "CSafeLoader", CountingLoader, raising=False)
     load_config(every_key)
     assert used == ["C"]
+
+
+def test_an_endpoint_name_of_exactly_the_limit_is_accepted() -> None:
+    raw = with_change("deployments.fraud-detector-prod", BASE["deployments"]["fraud-detector-prod"])
+    raw["deployments"] = {"e" * 40: raw["deployments"]["fraud-detector-prod"]}
+    assert parse_config(raw).deployments[0].endpoint == "e" * 40
