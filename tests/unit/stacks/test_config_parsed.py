@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from stacks import config as config_module
-from stacks.config import ConfigError, load_config, parse_config
+from stacks.config import DEFAULT_STAGES, MAX_PIPELINE_TEAMS, ConfigError, load_config, parse_config
 from tests.unit.stacks.test_config import BASE, with_change
 
 EVERY_KEY = """\
@@ -368,3 +368,27 @@ def test_an_endpoint_name_of_exactly_the_limit_is_accepted() -> None:
     raw = with_change("deployments.fraud-detector-prod", BASE["deployments"]["fraud-detector-prod"])
     raw["deployments"] = {"e" * 40: raw["deployments"]["fraud-detector-prod"]}
     assert parse_config(raw).deployments[0].endpoint == "e" * 40
+
+
+def test_registry_defaults_when_the_optional_keys_are_absent() -> None:
+    registry = parse_config(BASE).registry
+    assert (registry.team_stacks, registry.stages) == (1, DEFAULT_STAGES)
+    assert (registry.allowed_image_accounts, registry.require_image_digest) == (None, False)
+
+
+def test_more_pipeline_teams_than_the_bucket_policy_holds_names_the_first_one_too_many() -> None:
+    raw = with_change("teams.fraud.pipeline.enabled", False)
+    raw["teams"] = {
+        f"p{i:02d}": {"account": f"{200000000000 + i}", "model_groups": [f"g{i}"], "pipeline": {}}
+        for i in range(MAX_PIPELINE_TEAMS + 1)
+    }
+    raw["deployments"] = {}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert (err.value.path, err.value.value) == (f"teams.p{MAX_PIPELINE_TEAMS:02d}.pipeline", "enabled")
+    assert err.value.allowed == (
+        f"at most {MAX_PIPELINE_TEAMS} teams may run pipelines: each needs its own statement in the "
+        "artifact bucket policy, which AWS caps at 20 KB"
+    )
+    del raw["teams"]["p00"]
+    assert len(parse_config(raw).pipeline_teams) == MAX_PIPELINE_TEAMS
