@@ -34,7 +34,9 @@ $(INSTALLED): requirements.txt requirements-dev.txt requirements-ui.txt pipeline
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --upgrade pip
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
-	$(VENV)/bin/pip install --quiet --no-deps -e .
+	@# setuptools warns about every editable install ("Editable installation ... folders with the same name
+	@# as your package"): generic advice, not a problem of this install, so it is not printed.
+	PYTHONWARNINGS="ignore:Editable installation" $(VENV)/bin/pip install --quiet --no-deps -e .
 	touch $@
 
 $(NODE_INSTALLED): package.json package-lock.json
