@@ -1,9 +1,11 @@
 """A mutation score you can have in half an hour: judge a seeded uniform random sample of the mutants.
 
 The whole scope (6,600 mutants) takes hours here (docs/mutants.md). A uniform random sample estimates the
-same score with a known error: ``make mutants SAMPLE=600`` picks the sample from every mutant mutmut made
-(seed 2026, so runs are comparable), judges those not yet judged killed, and prints the sample's score with
-its 95% interval (Wilson) and every sampled survivor. Verdicts already in ``mutants/`` are reused only
+same score with a known error: ``make mutants SAMPLE=600`` picks the sample from every mutant mutmut made,
+judges those not yet judged killed, and prints the sample's score with its 95% interval (Wilson) and every
+sampled survivor. The sample is the N mutants whose names hash lowest (seeded): each mutant's place does not
+depend on the others, so an edit that adds or removes mutants elsewhere leaves the rest of the sample as it
+was and runs stay comparable. Verdicts already in ``mutants/`` are reused only
 when they are "killed": the tests only grow, so a killed mutant stays killed; survivors are judged again.
 
 Usage (what `make mutants SAMPLE=N` runs): python -m bench.mutation_sample N
@@ -11,8 +13,8 @@ Usage (what `make mutants SAMPLE=N` runs): python -m bench.mutation_sample N
 
 from __future__ import annotations
 
+import hashlib
 import math
-import random
 import subprocess
 import sys
 from collections import Counter
@@ -49,12 +51,14 @@ def main(size: int) -> int:
     if not everything:
         print("no mutants yet: mutmut generates them on its first run (make mutants SAMPLE=N does this)")
         return 1
-    sample = random.Random(SEED).sample(sorted(everything), min(size, len(everything)))
+    sample = sorted(everything, key=lambda name: hashlib.sha256(f"{SEED}:{name}".encode()).hexdigest())[:size]
     to_judge = [name for name in sample if everything[name] not in KILLED]
     print(f"sample of {len(sample)} of {len(everything)} mutants (seed {SEED}); judging {len(to_judge)} now")
     if to_judge:
         subprocess.run([MUTMUT, "run", "--max-children", "2", *to_judge], check=False)
     now = verdicts()
+    # mutmut regenerates the mutants first: one whose function changed meanwhile may be gone (renumbered)
+    sample = [name for name in sample if name in now]
     statuses = Counter(now[name] for name in sample)
     killed = sum(count for status, count in statuses.items() if status in KILLED)
     low, high = wilson(killed, len(sample))
