@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
-from deployer.errors import EndpointBusy, PermanentError
-from deployer.models import FAILED, IN_PROGRESS, LIVE, ScalingTarget
+from botocore.exceptions import ClientError, EndpointConnectionError
+from deployer import names
+from deployer.errors import EndpointBusy, PermanentError, TransientError
+from deployer.events import MalformedEvent, parse_sqs_event
+from deployer.models import DELETED, FAILED, IN_PROGRESS, LIVE, LedgerEntry, ScalingTarget
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import SageMakerGateway, translate
 from deployer.service import REFUSED_SCALING, DeployerService
@@ -20,11 +23,13 @@ from tests.unit.deployer.deployer_fakes import (
     REGION,
     SERVING,
     SWEEP,
+    FakeEndpoint,
     FakeLedger,
     FakeNotifier,
     FakeSageMaker,
     make_deployment,
     make_settings,
+    package_arn,
     package_event,
 )
 from tests.unit.deployer.test_deployer_service import settle
@@ -266,3 +271,111 @@ def test_a_retired_endpoint_already_gone_with_nothing_left_is_gone() -> None:
             return {"Models": []}
 
     assert SageMakerGateway(lambda region, role: Empty()).delete_retired(_retired_endpoint()) == "gone"
+
+
+def _served(endpoint_id_of: RetiredEndpoint, version: int) -> LedgerEntry:
+    return LedgerEntry(
+        status=LIVE,
+        endpoint=endpoint_id_of.endpoint,
+        account=endpoint_id_of.account,
+        region=endpoint_id_of.region,
+        group="fraud-detector",
+        serving_package_arn=package_arn(version),
+        serving_version=version,
+    )
+
+
+def test_retired_endpoint_items_say_what_it_served_and_whether_it_still_does() -> None:
+    """Deleted: it served v3 before and serves nothing now. Refused: it still serves v3."""
+    retired = _retired_endpoint()
+    for refused in (False, True):
+        sm, notifier = FakeSageMaker(), FakeNotifier()
+        ledger = FakeLedger(sm)
+        ledger.append(_served(retired, 3))
+        settings = dataclasses.replace(make_settings(), retired=(retired,))
+        service = DeployerService(settings, sm, ledger, notifier)  # type: ignore[arg-type]
+        sm.endpoints[retired.endpoint] = FakeEndpoint(retired.endpoint, "InService", "cfg")
+        if refused:
+
+            def refuse(_retired: Any) -> str:
+                raise PermanentError("delete_endpoint: AccessDenied: no")
+
+            sm.delete_retired = refuse  # type: ignore[method-assign]
+        service.handle_trigger(SWEEP)
+        item = ledger.all(retired.endpoint_id)[-1]
+        assert (item.group, item.previous_package_arn, item.previous_version) == (
+            "fraud-detector",
+            package_arn(3),
+            3,
+        )
+        if refused:
+            assert (item.status, item.serving_package_arn, item.serving_version) == (
+                FAILED,
+                package_arn(3),
+                3,
+            )
+        else:
+            assert (item.status, item.serving_package_arn, item.serving_version) == (DELETED, None, None)
+
+
+def test_a_retired_endpoint_already_deleting_is_left_to_finish() -> None:
+    class Deleting:
+        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            return {"EndpointStatus": "Deleting"}
+
+    assert SageMakerGateway(lambda region, role: Deleting()).delete_retired(_retired_endpoint()) == "deleting"
+
+
+def test_a_network_failure_describing_a_retired_endpoint_is_transient_and_named() -> None:
+    class Unreachable:
+        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            raise EndpointConnectionError(endpoint_url="https://api.sagemaker.eu-west-1.amazonaws.com")
+
+    with pytest.raises(TransientError) as failed:
+        SageMakerGateway(lambda region, role: Unreachable()).delete_retired(_retired_endpoint())
+    assert failed.value.reason == (
+        'describe_endpoint: Could not connect to the endpoint URL: "https://api.sagemaker.eu-west-1.amazonaws.com"'
+    )
+
+
+def test_cleanup_reports_only_what_it_deleted() -> None:
+    """A config another cleanup removed first (not found) or one AWS refuses is not reported deleted."""
+    deployment = make_deployment()
+    base = names.endpoint_base(deployment.endpoint)
+    old = [f"{base}-v1-aaaaaa-0000", f"{base}-v2-bbbbbb-0000"]
+    keep = f"{base}-v3-cccccc-0000"
+
+    class Racing:
+        def list_endpoint_configs(self, **kwargs: Any) -> dict[str, Any]:
+            created = {old[0]: 1, old[1]: 2, keep: 3}
+            return {
+                "EndpointConfigs": [
+                    {"EndpointConfigName": n, "CreationTime": datetime(2026, 1, c, tzinfo=UTC)}
+                    for n, c in created.items()
+                ]
+            }
+
+        def list_models(self, **kwargs: Any) -> dict[str, Any]:
+            return {"Models": []}
+
+        def delete_endpoint_config(self, EndpointConfigName: str) -> None:
+            if EndpointConfigName == old[0]:
+                raise _client_error("ValidationException", "Could not find endpoint configuration", "X")
+            raise _client_error("AccessDeniedException", "no", "DeleteEndpointConfig")
+
+    assert SageMakerGateway(lambda region, role: Racing()).cleanup(deployment, keep) == []
+
+
+def test_a_ledger_item_keeps_no_empty_fields() -> None:
+    entry = LedgerEntry(status=FAILED, endpoint="ep", account=SERVING, region=REGION, group="", reason="why")
+    assert "group" not in entry.to_dict() and entry.to_dict()["reason"] == "why"
+
+
+def test_an_sqs_record_without_a_body_is_refused_with_its_reason() -> None:
+    parsed = parse_sqs_event({"Records": [{"messageId": "m-1"}]})
+    (message,) = parsed
+    assert (message.message_id, message.trigger) == ("m-1", None)
+    assert (
+        isinstance(message.error, MalformedEvent)
+        and str(message.error) == "SQS record without a string 'body'"
+    )

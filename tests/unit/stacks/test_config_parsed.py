@@ -392,3 +392,23 @@ def test_more_pipeline_teams_than_the_bucket_policy_holds_names_the_first_one_to
     )
     del raw["teams"]["p00"]
     assert len(parse_config(raw).pipeline_teams) == MAX_PIPELINE_TEAMS
+
+
+def test_a_rollout_without_a_strategy_is_all_at_once_with_its_bake() -> None:
+    rollout = parse_config(with_change("deployments.fraud-detector-prod.rollout", {"bake_seconds": 100}))
+    assert rollout.deployments[0].rollout.as_dict() == {"strategy": "all_at_once", "bake_seconds": 100}
+
+
+def test_batch_instances_are_bounded_by_5_to_50_percent_of_a_large_fleet() -> None:
+    """30 instances: a batch is 2 (5% rounded up) to 15 instances."""
+    raw = with_change("deployments.recommender-prod.instance_count", 30)
+    raw["deployments"]["recommender-prod"]["rollout"] = {"strategy": "rolling", "batch_instances": 1}
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert (err.value.path, err.value.value, err.value.allowed) == (
+        "deployments.recommender-prod.rollout.batch_instances",
+        1,
+        "an integer from 2 to 15",
+    )
+    raw["deployments"]["recommender-prod"]["rollout"]["batch_instances"] = 2
+    assert parse_config(raw).deployments[1].rollout.rolling.batches == 15  # type: ignore[union-attr]
