@@ -17,6 +17,7 @@ import hashlib
 import math
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -28,7 +29,15 @@ KILLED = {"killed", "timeout"}  # mutmut counts a mutant that made the tests run
 
 def verdicts() -> dict[str, str]:
     """Every mutant mutmut made, with its current status ("not checked" until judged)."""
-    out = subprocess.run([MUTMUT, "results", "--all", "true"], capture_output=True, text=True, check=True)
+    for attempt in range(5):  # a meta file being rewritten by a running mutmut fails the read; try again
+        out = subprocess.run(
+            [MUTMUT, "results", "--all", "true"], capture_output=True, text=True, check=False
+        )
+        if out.returncode == 0:
+            break
+        time.sleep(1 + attempt)
+    else:
+        raise SystemExit(f"mutmut results failed: {out.stderr.strip()[-500:]}")
     found = {}
     for line in out.stdout.splitlines():
         name, sep, status = line.strip().rpartition(": ")
