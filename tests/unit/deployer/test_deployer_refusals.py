@@ -12,7 +12,13 @@ import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from deployer import names
 from deployer.errors import EndpointBusy, PermanentError, TransientError
-from deployer.events import MalformedEvent, parse_sqs_event
+from deployer.events import (
+    MalformedEvent,
+    ModelPackageChange,
+    parse_event,
+    parse_lambda_event,
+    parse_sqs_event,
+)
 from deployer.models import DELETED, FAILED, IN_PROGRESS, LIVE, LedgerEntry, ScalingTarget
 from deployer.notifier import Notifier
 from deployer.sagemaker_gateway import SageMakerGateway, translate
@@ -27,6 +33,7 @@ from tests.unit.deployer.deployer_fakes import (
     FakeLedger,
     FakeNotifier,
     FakeSageMaker,
+    load_event,
     make_deployment,
     make_settings,
     package_arn,
@@ -379,3 +386,40 @@ def test_an_sqs_record_without_a_body_is_refused_with_its_reason() -> None:
         isinstance(message.error, MalformedEvent)
         and str(message.error) == "SQS record without a string 'body'"
     )
+
+
+def test_a_stage_change_event_parses_into_every_field_the_deployer_reads() -> None:
+    event = load_event("model_package_stage_production")
+    change = parse_event(event)
+    spec = event["detail"]["InferenceSpecification"]
+    assert change == ModelPackageChange(
+        event_id="9b7e1f20-6c3d-4a8e-b5f1-0e2d7c9a4b63",
+        time=datetime(2026, 11, 20, 11, 30, 5, tzinfo=UTC),
+        group="fraud-detector",
+        package_arn="arn:aws:sagemaker:eu-west-1:111111111111:model-package/fraud-detector/7",
+        version=7,
+        approval_status="Approved",
+        stage="Production",
+        has_inference_spec=True,
+        approved_by="arn:aws:sts::111111111111:assumed-role/mlops-fraud-approver/alice",
+        approval_description="AUC 0.94 on holdout, signed off in review FD-112",
+        stage_status="Approved",
+        inference_specification=json.dumps(spec, sort_keys=True, separators=(",", ":")),
+    )
+
+
+def test_an_event_without_version_or_group_reads_them_from_the_package_arn() -> None:
+    event = load_event("model_package_stage_production")
+    del event["detail"]["ModelPackageVersion"], event["detail"]["ModelPackageGroupName"]
+    change = parse_event(event)
+    assert (change.group, change.version) == ("fraud-detector", 7)  # type: ignore[union-attr]
+
+
+def test_a_bare_eventbridge_event_is_one_message_named_by_its_id() -> None:
+    event = load_event("model_package_stage_production")
+    (message,) = parse_lambda_event(event)
+    assert message.message_id == event["id"] and message.error is None
+    broken = {"detail-type": "SageMaker Model Package State Change", "source": "aws.sagemaker", "detail": 5}
+    (refused,) = parse_lambda_event(broken)
+    assert (refused.message_id, refused.trigger) == ("event", None)
+    assert isinstance(refused.error, MalformedEvent)
