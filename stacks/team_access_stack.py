@@ -40,6 +40,9 @@ class TeamAccessStack(Stack):
         org = config.registry.organization_id
         teams = {t.name: t for t in config.teams}
         arns = ArnParts.of(self)  # read once: every team's ARNs are built from it in Python
+        # also read once: each read is a jsii round trip (the tokens are the same every time)
+        bucket_arn, key_arn = artifact_bucket.bucket_arn, artifact_key.key_arn
+        discovery_accounts = config.team_accounts
         for name, placement in placed:
             # Construct ids depend only on the team and group names: logical ids never change.
             team_scope = Construct(self, f"Team-{name}")
@@ -51,7 +54,7 @@ class TeamAccessStack(Stack):
                     group_name=group,
                     team=name,
                     owner_account=None,
-                    discovery_accounts=config.team_accounts,
+                    discovery_accounts=discovery_accounts,
                     serving_accounts=[],
                     organization_id=org,
                     arn_parts=arns,
@@ -65,7 +68,7 @@ class TeamAccessStack(Stack):
                     group_name=group,
                     team=team.name,
                     owner_account=team.account,
-                    discovery_accounts=config.team_accounts,
+                    discovery_accounts=discovery_accounts,
                     serving_accounts=[d.account for d in config.deployments_of(group)],
                     organization_id=org,
                     arn_parts=arns,
@@ -83,25 +86,26 @@ class TeamAccessStack(Stack):
                 account=team.account,
                 approver_account=team.approver_account,
                 group_names=team.model_groups,
-                artifact_bucket=artifact_bucket,
-                artifact_key=artifact_key,
+                artifact_bucket_arn=bucket_arn,
+                artifact_key_arn=key_arn,
                 organization_id=org,
                 publisher_principals=team.publisher_principals,
                 approver_principals=team.approver_principals,
                 stage_approvers=team.stage_approvers,
                 ledger_endpoint_ids=ledger_endpoint_ids(config, team),
                 arn_parts=arns,
+                path=[f"Team-{name}"],
             )
             CfnOutput(
                 team_scope,
                 "PublisherRoleArn",
-                value=roles.publisher.role_arn,
+                value=roles.publisher.role.attr_arn,
                 description=f"Assumed from {team.account} to register versions of team {team.name}",
             )
             CfnOutput(
                 team_scope,
                 "ApproverRoleArn",
-                value=roles.approver.role_arn,
+                value=roles.approver.role.attr_arn,
                 description=f"Assumed from {team.approver_account} to approve versions of team {team.name}",
             )
             for stage, role in roles.stage_approvers.items():

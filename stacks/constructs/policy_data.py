@@ -9,6 +9,8 @@ resource (same construct path, so the same logical id) that `Role.add_to_policy`
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,6 +18,8 @@ from typing import Any
 from aws_cdk import Stack
 from aws_cdk import aws_iam as iam
 from constructs import Construct
+
+LOGICAL_ID_POLICY_NAME_CHARS = 128  # IAM's limit for a policy name; CDK keeps the id's last 128 characters
 
 
 @dataclass(frozen=True)
@@ -37,6 +41,29 @@ class ArnParts:
     def role_arn(self, account: str, name: str) -> str:
         return f"arn:{self.partition}:iam::{account}:role/{name}"
 
+    def account_root(self, account: str) -> str:
+        """The ARN ``iam.AccountPrincipal`` renders: the account's root."""
+        return f"arn:{self.partition}:iam::{account}:root"
+
+
+def logical_id(path: Sequence[str]) -> str:
+    """The logical id CDK gives the element at construct ``path`` (ids below the stack), computed here to
+    save a jsii round trip per element. CDK's rule (aws-cdk-lib core/lib/private/uniqueid): drop "Default"
+    ids; one component is the id itself (alphanumerics only); otherwise the ids without consecutive
+    duplicates and without "Resource", alphanumerics only, at most 240 characters, then the first 8 hex
+    digits (upper case) of the MD5 of the whole path. tests/unit/stacks/test_policy_data.py checks it
+    against CDK's own."""
+    components = [c for c in path if c != "Default"]
+    if len(components) == 1 and len(alphanumeric := re.sub("[^A-Za-z0-9]", "", components[0])) <= 255:
+        return alphanumeric
+    digest = hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()[:8].upper()
+    kept: list[str] = []
+    for component in components:
+        if not kept or not kept[-1].endswith(component):
+            kept.append(component)
+    human = "".join(re.sub("[^A-Za-z0-9]", "", c) for c in kept if c != "Resource")[:240]
+    return human + digest
+
 
 def statement(
     sid: str, actions: Sequence[str], resources: Sequence[str], conditions: dict[str, Any] | None = None
@@ -54,6 +81,57 @@ def statement(
     return found
 
 
+@dataclass(frozen=True)
+class PlainRole:
+    """A role made of L1 resources where ``iam.Role`` puts them (``<id>/Resource``, its identity policy at
+    ``<id>/DefaultPolicy/Resource``): the same logical ids and properties with four jsii calls instead of
+    the L2's dozen (principal objects, role, name and policy-name look-ups)."""
+
+    scope: Construct
+    role: iam.CfnRole
+
+    @classmethod
+    def create(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        path: Sequence[str],
+        role_name: str,
+        description: str,
+        trust: dict[str, Any],
+        statements: Sequence[dict[str, Any]],
+    ) -> PlainRole:
+        """``path``: construct ids from below the stack down to ``scope`` (for the policy's logical id,
+        which CDK also uses as the policy name); ``trust``: one assume-role statement as ``iam.Role``
+        renders it."""
+        role_scope = Construct(scope, construct_id)
+        role = iam.CfnRole(
+            role_scope,
+            "Resource",
+            assume_role_policy_document={"Statement": [trust], "Version": "2012-10-17"},
+            description=description,
+            role_name=role_name,
+        )
+        policy_path = [*path, construct_id, "DefaultPolicy", "Resource"]
+        iam.CfnPolicy(
+            Construct(role_scope, "DefaultPolicy"),
+            "Resource",
+            policy_document={"Version": "2012-10-17", "Statement": list(statements)},
+            roles=[role.ref],
+            policy_name=logical_id(policy_path)[-LOGICAL_ID_POLICY_NAME_CHARS:],
+        )
+        return cls(scope=role_scope, role=role)
+
+
+def trust_statement(principal_arn: str, conditions: dict[str, Any]) -> dict[str, Any]:
+    """An ``sts:AssumeRole`` statement for one principal, as ``iam.Role(assumed_by=...)`` renders it."""
+    found: dict[str, Any] = {"Action": "sts:AssumeRole"}
+    if conditions:
+        found["Condition"] = conditions
+    return {**found, "Effect": "Allow", "Principal": {"AWS": principal_arn}}
+
+
 def attach_default_policy(
     stack: Stack, role: iam.Role, statements: Sequence[dict[str, Any]]
 ) -> iam.CfnPolicy:
@@ -67,5 +145,5 @@ def attach_default_policy(
         roles=[role.role_name],
         policy_name="DefaultPolicy",  # replaced below by the logical id, as CDK names a default policy
     )
-    policy.policy_name = stack.get_logical_id(policy)[-128:]
+    policy.policy_name = stack.get_logical_id(policy)[-LOGICAL_ID_POLICY_NAME_CHARS:]
     return policy

@@ -8,8 +8,6 @@ from typing import Any
 
 from aws_cdk import Annotations, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk import aws_kms as kms
-from aws_cdk import aws_s3 as s3
 from cdk_nag import NagSuppressions
 from constructs import Construct
 
@@ -21,21 +19,32 @@ from stacks.constructs.names import (
     publisher_role_name,
     registration_conditions,
 )
-from stacks.constructs.policy_data import ArnParts, attach_default_policy, statement
+from stacks.constructs.policy_data import (
+    ArnParts,
+    PlainRole,
+    attach_default_policy,
+    statement,
+    trust_statement,
+)
 
 
-def _trusted_by(
-    account: str, organization_id: str | None, principal_patterns: Sequence[str] = ()
-) -> iam.IPrincipal:
-    """The account, narrowed to its principals matching ``principal_patterns`` (aws:PrincipalArn) when
-    given: separation of duties inside one account is decided in the trust policy."""
-    principal: iam.IPrincipal = iam.AccountPrincipal(account)
+def _trust_conditions(organization_id: str | None, principal_patterns: Sequence[str] = ()) -> dict[str, Any]:
+    """Only principals of the organization, narrowed to those matching ``principal_patterns``
+    (aws:PrincipalArn) when given: separation of duties inside one account is decided in the trust policy."""
     conditions: dict[str, Any] = {}
     if organization_id:
         conditions["StringEquals"] = {"aws:PrincipalOrgID": organization_id}
     if principal_patterns:
         conditions["ArnLike"] = {"aws:PrincipalArn": list(principal_patterns)}
-    if conditions:
+    return conditions
+
+
+def _trusted_by(
+    account: str, organization_id: str | None, principal_patterns: Sequence[str] = ()
+) -> iam.IPrincipal:
+    """:func:`_trust_conditions` on the account as a principal object (stage approvers: several of them)."""
+    principal: iam.IPrincipal = iam.AccountPrincipal(account)
+    if conditions := _trust_conditions(organization_id, principal_patterns):
         principal = iam.PrincipalWithConditions(principal, conditions)
     return principal
 
@@ -96,17 +105,19 @@ class TeamRoles(Construct):
         account: str,
         approver_account: str,
         group_names: Sequence[str],
-        artifact_bucket: s3.IBucket,
-        artifact_key: kms.IKey,
+        artifact_bucket_arn: str,
+        artifact_key_arn: str,
         organization_id: str | None,
         publisher_principals: Sequence[str] = (),
         approver_principals: Sequence[str] = (),
         stage_approvers: Sequence[tuple[str, Sequence[str]]] = (),
         ledger_endpoint_ids: Sequence[str] = (),
         arn_parts: ArnParts | None = None,
+        path: Sequence[str] | None = None,
     ) -> None:
+        """``path``: construct ids from below the stack to ``scope`` (computed when not given)."""
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
+        own_path = [*(path if path is not None else scope.node.path.split("/")[1:]), construct_id]
         if approver_account == account and not approver_principals:
             Annotations.of(self).add_warning_v2(
                 "mlops:SeparationOfDuties",
@@ -114,22 +125,15 @@ class TeamRoles(Construct):
                 "nothing narrows the approver role, so one person can publish and approve. Set "
                 f"teams.{team}.approver_principals (and publisher_principals), or a separate approver_account.",
             )
-        arns = arn_parts or ArnParts.of(stack)
+        arns = arn_parts or ArnParts.of(Stack.of(self))
         group_arns = [arns.arn("sagemaker", "model-package-group", g) for g in group_names]
         version_arns = [arns.arn("sagemaker", "model-package", f"{g}/*") for g in group_names]
         discovery = self._discovery_statements(arns)
         catalog = catalog_read_data(arns)
 
-        self.publisher = iam.Role(
-            self,
-            "Publisher",
-            role_name=publisher_role_name(team),
-            description=f"Team {team}: register model versions (PendingManualApproval only) and browse the registry",
-            assumed_by=_trusted_by(account, organization_id, publisher_principals),
-        )
         prefix = f"{team}/"
-        bucket_arn = artifact_bucket.bucket_arn
-        key_arn = artifact_key.key_arn
+        bucket_arn = artifact_bucket_arn
+        key_arn = artifact_key_arn
         via_s3 = {"StringEquals": {"kms:ViaService": f"s3.{arns.region}.amazonaws.com"}}
         publisher = [
             *discovery,
@@ -159,13 +163,6 @@ class TeamRoles(Construct):
             statement("EncryptArtifactsThroughS3", ["kms:GenerateDataKey", "kms:Decrypt"], [key_arn], via_s3),
         ]
 
-        self.approver = iam.Role(
-            self,
-            "Approver",
-            role_name=approver_role_name(team),
-            description=f"Team {team}: approve, reject and stage model versions of its own groups",
-            assumed_by=_trusted_by(approver_account, organization_id, approver_principals),
-        )
         reserved = [stage for stage, _ in stage_approvers]
         approver = [
             *discovery,
@@ -183,15 +180,35 @@ class TeamRoles(Construct):
         approver.append(catalog)
 
         self._grant_operator_reads(arns, team, publisher, approver, bucket_arn, key_arn, ledger_endpoint_ids)
-        attach_default_policy(stack, self.publisher, publisher)
-        attach_default_policy(stack, self.approver, approver)
+        self.publisher = PlainRole.create(
+            self,
+            "Publisher",
+            path=own_path,
+            role_name=publisher_role_name(team),
+            description=f"Team {team}: register model versions (PendingManualApproval only) and browse the registry",
+            trust=trust_statement(
+                arns.account_root(account), _trust_conditions(organization_id, publisher_principals)
+            ),
+            statements=publisher,
+        )
+        self.approver = PlainRole.create(
+            self,
+            "Approver",
+            path=own_path,
+            role_name=approver_role_name(team),
+            description=f"Team {team}: approve, reject and stage model versions of its own groups",
+            trust=trust_statement(
+                arns.account_root(approver_account), _trust_conditions(organization_id, approver_principals)
+            ),
+            statements=approver,
+        )
 
         self.stage_approvers: dict[str, iam.Role] = {}
         for stage, approvers in stage_approvers:
             self.stage_approvers[stage] = self._stage_approver(
-                stack, team, stage, approvers, version_arns, [*discovery], catalog, organization_id
+                Stack.of(self), team, stage, approvers, version_arns, [*discovery], catalog, organization_id
             )
-        for role in (self.publisher, self.approver, *self.stage_approvers.values()):
+        for role in (self.publisher.scope, self.approver.scope, *self.stage_approvers.values()):
             NagSuppressions.add_resource_suppressions(role, _WILDCARD_REASONS, apply_to_children=True)
 
     @staticmethod
