@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from botocore.session import Session as BotocoreSession
 from constructs import Construct
 
 from pipelines.team_pipeline import template as t
@@ -32,7 +34,15 @@ from stacks.constructs.tagged_endpoint_access import TAGGED_WILDCARD_REASONS, ta
 
 
 def _role_arn(stack: Stack, account: str, name: str) -> str:
-    return stack.format_arn(service="iam", region="", account=account, resource="role", resource_name=name)
+    return f"arn:{partition_of(stack.region)}:iam::{account}:role/{name}"
+
+
+@functools.cache
+def partition_of(region: str) -> str:
+    """The ARN partition of a region, as text. These ARNs are written into the deployer's code package,
+    where nothing resolves a CloudFormation token: `stack.partition` there would reach sts:AssumeRole as
+    the literal `arn:${Token[AWS.Partition.8]}:...` (and change the code hash at every synth)."""
+    return str(BotocoreSession().get_partition_for_region(region))
 
 
 def sagemaker_image_accounts(region: str) -> tuple[str, ...]:
@@ -72,9 +82,8 @@ def deployment_spec(stack: Stack, config: ProjectConfig, deployment: Deployment)
     return {
         "endpoint": deployment.endpoint,
         "group": deployment.model_group,
-        "group_arn": stack.format_arn(
-            service="sagemaker", resource="model-package-group", resource_name=deployment.model_group
-        ),
+        "group_arn": f"arn:{partition_of(config.registry.region)}:sagemaker:{config.registry.region}:"
+        f"{config.registry.account}:model-package-group/{deployment.model_group}",
         "account": deployment.account,
         "region": deployment.region,
         "follows": deployment.follows,

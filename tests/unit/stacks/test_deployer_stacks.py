@@ -7,8 +7,10 @@ import json
 from typing import Any
 
 import pytest
+from aws_cdk import App, Environment, Stack
 
 from stacks.config import load_config
+from stacks.deployer_stack import deployment_spec, retired_spec
 from tests.unit.stacks.policy_helpers import actions_of, principals_of, render, resources_of
 from tests.unit.stacks.synth import EXAMPLE_CONFIG, Synthesized, example, synthesize
 
@@ -310,3 +312,20 @@ def test_operations_dashboard_shows_queue_dead_letters_function_and_alarms(synth
         synth, "MlopsDeployer", "AWS::CloudWatch::Alarm", AlarmName="mlops-deployer-dead-letters"
     )
     assert f"<getatt:{dlq_alarm}.Arn>" in body
+
+
+def test_the_deployments_shipped_in_the_deployer_code_hold_concrete_arns() -> None:
+    """The deployments file is plain JSON in the code package: nothing resolves CloudFormation tokens
+    there, so an ARN built with `stack.partition` would reach sts:AssumeRole as `arn:${Token[...]}`, and
+    its token number would change the code hash at every synth."""
+    config = load_config(EXAMPLE_CONFIG)
+    stack = Stack(
+        App(), "Deployer", env=Environment(account=config.registry.account, region=config.registry.region)
+    )
+    specs = [deployment_spec(stack, config, d) for d in config.deployments]
+    text = json.dumps(specs + [retired_spec(stack, config, r) for r in config.retired])
+    assert "${Token" not in text
+    prod = specs[0]
+    assert prod["group_arn"] == "arn:aws:sagemaker:eu-west-1:111111111111:model-package-group/fraud-detector"
+    assert prod["deploy_role_arn"] == "arn:aws:iam::333333333333:role/mlops-deploy-access"
+    assert prod["execution_role_arn"] == "arn:aws:iam::333333333333:role/mlops-fraud-serving"
