@@ -79,7 +79,6 @@ def package_from_summary(summary: Mapping[str, Any]) -> Package:
         stage=lifecycle.get("Stage") if isinstance(lifecycle, Mapping) else None,
         stage_status=lifecycle.get("StageStatus") if isinstance(lifecycle, Mapping) else None,
         status=summary.get("ModelPackageStatus"),
-        created=summary.get("CreationTime"),
     )
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
 from typing import Any
 
 # DescribeEndpoint statuses during which a write call would fail or interfere.
@@ -32,7 +31,6 @@ class Package:
     approval_status: str | None = None
     stage: str | None = None
     status: str | None = None
-    created: datetime | None = None
     stage_status: str | None = None  # ModelLifeCycle.StageStatus
 
 
