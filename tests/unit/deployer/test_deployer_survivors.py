@@ -8,19 +8,21 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
-from deployer import admission, aws, handler
+from deployer import admission, aws, controller, handler
 from deployer.aws import ClientFactory
 from deployer.errors import PermanentError
-from deployer.events import Sweep
-from deployer.ledger import Ledger
-from deployer.models import FAILED, LIVE, ROLLED_BACK, SKIPPED, DeployPlan, LedgerEntry, Package
+from deployer.events import ModelPackageChange, Sweep, audit_fields, parse_event, parse_sqs_event
+from deployer.ledger import ApprovalPins, Ledger
+from deployer.models import FAILED, LIVE, ROLLED_BACK, SKIPPED, SUPERSEDED, DeployPlan, LedgerEntry, Package
 from deployer.notifier import Notifier, message_for, subject_for
 from deployer.sagemaker_gateway import SageMakerGateway
 from deployer.service import DeployerService
-from deployer.settings import load_settings
+from deployer.settings import RetiredEndpoint, load_settings
 from deployer.wiring import build_service
+from moto import mock_aws
 
 from tests.unit.deployer.deployer_fakes import (
     GROUP,
@@ -37,6 +39,7 @@ from tests.unit.deployer.deployer_fakes import (
     package_arn,
     sqs_event,
 )
+from tests.unit.deployer.test_deployer_controller import item, pkg, serving
 
 TOPIC = f"arn:aws:sns:{REGION}:{REGISTRY}:mlops-deployments"
 QUEUE = f"https://sqs.{REGION}.amazonaws.com/{REGISTRY}/mlops-deployer"
@@ -393,3 +396,170 @@ def test_a_deploy_role_cloudwatch_cannot_assume_is_refused_naming_the_role() -> 
     assert refused.value.reason == (
         f"sts:AssumeRole {deployment.deploy_role_arn}: AccessDenied: not authorized to perform sts:AssumeRole"
     )
+
+
+# --- events as AWS sends them ----------------------------------------------------------------------------
+
+
+def test_the_scheduled_sweep_keeps_its_event_id_and_a_zoneless_time_is_utc() -> None:
+    sweep = load_event("scheduled_sweep")
+    assert parse_event(sweep) == Sweep(
+        event_id="89d1a02d-5ec7-412e-82f5-13505f849b41", time=datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+    )
+    zoneless = parse_event({**sweep, "time": "2026-11-20T10:15:00"})
+    assert zoneless.time == datetime(2026, 11, 20, 10, 15, tzinfo=UTC)
+
+
+def test_a_record_without_a_body_is_one_malformed_message_not_a_failed_batch() -> None:
+    messages = parse_sqs_event(
+        {
+            "Records": [
+                {"messageId": "m1"},
+                {"messageId": "m2", "body": json.dumps(load_event("scheduled_sweep"))},
+            ]
+        }
+    )
+    assert [m.message_id for m in messages] == ["m1", "m2"]
+    assert messages[0].trigger is None and messages[0].error is not None
+    assert messages[0].error.reason == "SQS record without a string 'body'"
+    assert isinstance(messages[1].trigger, Sweep)
+
+
+def test_an_unversioned_package_event_parses_without_a_version() -> None:
+    event = load_event("model_package_approved")
+    detail = {
+        key: value
+        for key, value in event["detail"].items()
+        if key not in ("ModelPackageVersion", "ModelPackageArn")
+    }
+    detail["ModelPackageArn"] = (
+        f"arn:aws:sagemaker:{REGION}:{REGISTRY}:model-package/fraud-detector-standalone"
+    )
+    [message] = parse_sqs_event(sqs_event({**event, "detail": detail}))
+    assert isinstance(message.trigger, ModelPackageChange)
+    assert message.trigger.version is None and message.trigger.group == GROUP
+
+
+def test_the_approver_is_the_user_profile_before_the_iam_identity_and_blanks_are_nobody() -> None:
+    identity = {"Arn": f"arn:aws:sts::{REGISTRY}:assumed-role/mlops-fraud-approver/alice"}
+    assert audit_fields({"LastModifiedBy": {"UserProfileName": "alice-studio", "IamIdentity": identity}}) == (
+        "alice-studio",
+        None,
+    )
+    assert audit_fields({"LastModifiedBy": {"IamIdentity": identity}, "ApprovalDescription": "ok"}) == (
+        identity["Arn"],
+        "ok",
+    )
+    assert audit_fields({"LastModifiedBy": {"UserProfileName": ""}, "ApprovalDescription": ""}) == (
+        None,
+        None,
+    )
+
+
+def test_a_stage_approved_older_version_is_superseded_by_the_newer_staged_one() -> None:
+    """The stage event's ModelLifeCycle.StageStatus reaches the decision: version 7 staged
+    Production/Approved while version 9 serves is recorded as superseded."""
+    deployment = make_deployment(follows="Production")
+    event = parse_event(load_event("model_package_stage_production"))
+    assert isinstance(event, ModelPackageChange) and (event.stage, event.stage_status) == (
+        "Production",
+        "Approved",
+    )
+    decision = controller.decide(
+        deployment,
+        pkg(9, stage="Production"),
+        serving(9),
+        [item(LIVE, 9, serving_version=9)],
+        event,
+    )
+    assert [(r.status, r.version) for r in decision.records] == [(SUPERSEDED, 7)]
+
+
+# --- pins and ledger items read back ----------------------------------------------------------------------
+
+
+def test_the_pinned_specification_is_compact_canonical_json_and_an_old_pin_still_matches() -> None:
+    spec = {"SupportedContentTypes": ["text/csv"], "Containers": [{"Image": "xgboost:1.7-1"}]}
+    pinned = '{"Containers":[{"Image":"xgboost:1.7-1"}],"SupportedContentTypes":["text/csv"]}'
+    assert admission.canonical_spec(spec) == pinned
+    assert admission.changed_since_approval(pinned, spec) is None
+
+
+class QueryableTable(RecordingTable):
+    def query(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Items": list(reversed(self.items))}
+
+
+def test_a_ledger_item_reads_back_as_written_lists_fractions_and_nulls_included() -> None:
+    table = QueryableTable()
+    ledger = Ledger(table, "mlops-deployment-ledger", clock=lambda: datetime(2026, 11, 20, 10, tzinfo=UTC))
+    stored = ledger.append(
+        _entry(
+            rollout={
+                "strategy": "canary",
+                "alarms": ["mlops-5xx"],
+                "weight": 0.25,
+                "max_execution_seconds": None,
+            }
+        )
+    )
+    assert ledger.recent(stored.endpoint_id) == [stored]
+    assert stored.rollout == {
+        "strategy": "canary",
+        "alarms": ["mlops-5xx"],
+        "weight": 0.25,
+        "max_execution_seconds": None,
+    }
+
+
+def test_a_second_pin_for_the_same_version_at_the_same_instant_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """First write wins (moto 5 evaluates the condition as DynamoDB does)."""
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name=REGION)
+        ddb.create_table(
+            TableName="mlops-deployment-ledger",
+            KeySchema=[
+                {"AttributeName": "endpoint_id", "KeyType": "HASH"},
+                {"AttributeName": "at", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "endpoint_id", "AttributeType": "S"},
+                {"AttributeName": "at", "AttributeType": "S"},
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        pins = ApprovalPins(
+            ddb, "mlops-deployment-ledger", clock=lambda: datetime(2026, 11, 20, 10, tzinfo=UTC)
+        )
+        first = pins.record(package_arn(7), '{"a":1}', "sha256:aa", "evt-1")
+        with pytest.raises(ClientError) as refused:
+            pins.record(package_arn(7), '{"a":2}', "sha256:bb", "evt-2")
+        assert refused.value.response["Error"]["Code"] == "ConditionalCheckFailedException"
+        assert pins.get(package_arn(7)) == first
+
+
+def test_a_retired_endpoint_already_deleting_is_left_to_finish() -> None:
+    """DeleteEndpoint on an endpoint in Deleting would be refused; the deployer only reports it on its way."""
+    calls: list[str] = []
+
+    class SageMaker:
+        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
+            calls.append("describe_endpoint")
+            return {"EndpointName": kwargs["EndpointName"], "EndpointStatus": "Deleting"}
+
+        def __getattr__(self, operation: str) -> Any:
+            calls.append(operation)
+            return lambda **kwargs: {}
+
+    retired = RetiredEndpoint(
+        endpoint="fraud-detector-old",
+        account=SERVING,
+        region=REGION,
+        on_remove="delete",
+        deploy_role_arn=ROLE,
+    )
+    assert SageMakerGateway(lambda region, role: SageMaker()).delete_retired(retired) == "deleting"
+    assert calls == ["describe_endpoint"]
