@@ -78,14 +78,36 @@ class Scenario:
     def client(self, session: Any, service: str) -> Any:
         return session.client(service, endpoint_url=self.info["endpoint_url"])
 
-    def assume(self, from_account: str, role_arn: str, session_name: str) -> Any:
-        sts = self.client(self.admin(from_account), "sts")
+    def assume(self, from_account: str, role_arn: str, session_name: str, via: str | None = None) -> Any:
+        """A session of ``role_arn``, assumed by ``from_account``'s admin, or with ``via`` by a session
+        of that role of ``from_account`` first (admin -> person role -> role)."""
+        session = self.admin(from_account)
+        if via:
+            session = self.assume_from(session, via, session_name)
+        return self.assume_from(session, role_arn, session_name)
+
+    def assume_from(self, session: Any, role_arn: str, session_name: str) -> Any:
+        sts = self.client(session, "sts")
         creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
         return boto3.session.Session(
             aws_access_key_id=creds["AccessKeyId"],
             aws_secret_access_key=creds["SecretAccessKey"],
             aws_session_token=creds["SessionToken"],
             region_name=self.info["region"],
+        )
+
+    def person(self, team: str, duty: str, session_name: str) -> Any:
+        """Where a team's publisher or approver starts: the role a person signs in with when the team's
+        roles are narrowed to principals (``roles.<team>.people``), else the account's admin."""
+        roles = self.info["roles"][team]
+        account = roles["account"] if duty == "publisher" else roles["approver_account"]
+        via = roles.get("people", {}).get(duty)
+        return self.assume(account, via, session_name) if via else self.admin(account)
+
+    def as_team(self, team: str, duty: str, session_name: str) -> Any:
+        """A session of ``team``'s ``duty`` role (``publisher`` or ``approver``), as its people get one."""
+        return self.assume_from(
+            self.person(team, duty, session_name), self.info["roles"][team][duty], session_name
         )
 
     @property
@@ -97,14 +119,10 @@ class Scenario:
         return dict(self.info["roles"][TEAM])
 
     def publisher(self) -> Any:
-        return self.client(
-            self.assume(self.team["account"], self.team["publisher"], "data-scientist"), "sagemaker"
-        )
+        return self.client(self.as_team(TEAM, "publisher", "data-scientist"), "sagemaker")
 
     def approver(self) -> Any:
-        return self.client(
-            self.assume(self.team["approver_account"], self.team["approver"], "approver"), "sagemaker"
-        )
+        return self.client(self.as_team(TEAM, "approver", "approver"), "sagemaker")
 
     def serving(self, service: str) -> Any:
         return self.client(self.admin(self.deployment["account"]), service)
@@ -204,7 +222,7 @@ class Scenario:
     def register(self, version_tag: str) -> str:
         bucket = f"mlops-artifacts-{self.info['registry_account']}-{self.info['region']}"
         key = f"{TEAM}/{GROUP}/{version_tag}/model.tar.gz"
-        session = self.assume(self.team["account"], self.team["publisher"], "data-scientist")
+        session = self.as_team(TEAM, "publisher", "data-scientist")
         # artifacts are write-once: the bucket policy refuses a write without If-None-Match (issue 9)
         self.client(session, "s3").put_object(
             Bucket=bucket, Key=key, Body=b"model weights " + version_tag.encode(), IfNoneMatch="*"

@@ -28,6 +28,7 @@ from moto.iam.access_control import IAMPolicy, IAMRequest
 from moto.sagemaker.responses import SageMakerResponse
 
 from . import policy
+from .principals import principal_arn
 from .registry import AccessDeniedException
 from .request_keys import sagemaker_request_keys
 
@@ -135,9 +136,8 @@ class _SageMakerIAMRequest(IAMRequest):
 def base_context(response: Any, caller_arn: str) -> dict[str, list[str]]:
     """The global condition keys of a request: ``aws:PrincipalArn`` (the role of a role session),
     ``aws:PrincipalAccount``, ``aws:RequestedRegion``."""
-    role = re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
     return {
-        "aws:PrincipalArn": [role],
+        "aws:PrincipalArn": [principal_arn(caller_arn)],
         "aws:PrincipalAccount": [response.current_account],
         "aws:RequestedRegion": [response.region],
     }

@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
+from .principals import principal_arn
+
 
 class Decision(Enum):
     ALLOW = "Allow"
@@ -45,10 +47,7 @@ def principal_matches(principal: Any, caller_arn: str, caller_account: str) -> b
         return True
     if not isinstance(principal, dict):
         return False
-    role_arn = caller_arn
-    m = re.match(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/", caller_arn)
-    if m:
-        role_arn = f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}"
+    role_arn = principal_arn(caller_arn)  # a role session is named by its role's ARN, path included
     for p in _as_list(principal.get("AWS")):
         if p in ("*", caller_account, caller_arn, role_arn):
             return True

@@ -31,6 +31,7 @@ from moto.sagemaker.utils import arn_formatter, validate_model_approval_status
 from moto.sts.models import sts_backends
 
 from . import events, organizations, policy
+from .principals import principal_arn
 from .request_keys import sagemaker_request_keys
 
 MODEL_PACKAGE_STATE_CHANGE = "SageMaker Model Package State Change"
@@ -102,9 +103,7 @@ def _authorize_cross_account(
     doc = getattr(group, "resource_policy", None)
     context = {
         "aws:PrincipalAccount": [caller_account],
-        "aws:PrincipalArn": [
-            re.sub(r"^arn:([^:]+):sts::(\d+):assumed-role/([^/]+)/.*$", r"arn:\1:iam::\2:role/\3", caller_arn)
-        ],
+        "aws:PrincipalArn": [principal_arn(caller_arn)],
         **organizations.context_of(caller_account),
         # the request's own keys: a resource policy is evaluated with them as an identity policy is
         **sagemaker_request_keys(self._get_action(), self._get_param),

@@ -16,13 +16,17 @@ The JSON file::
      "accounts": {"111111111111": {"access_key_id": "...", "secret_access_key": "..."}, ...},
      "roles": {"fraud": {"account": "222222222222", "approver_account": "444444444444",
                          "publisher": "arn:aws:iam::111111111111:role/mlops-fraud-publisher",
-                         "approver": "arn:aws:iam::111111111111:role/mlops-fraud-approver"}},
+                         "approver": "arn:aws:iam::111111111111:role/mlops-fraud-approver",
+                         "people": {}}},
      "ledger_table": "mlops-deployment-ledger", "topic_arn": "...", "queue_url": "...",
      "deployer_function": "mlops-deployer", "catalog_path": "/mlops/deployments",
      "deployments": [...the deployer's DEPLOYMENTS...]}
 
 Each ``accounts`` entry is an administrator of that emulated account; assume the team roles from
-the team's account (``roles.<team>.account``) or approver account.
+the team's account (``roles.<team>.account``) or approver account. A team whose roles are narrowed
+to principals (``publisher_principals``/``approver_principals``) lists in ``people`` the role of that
+account to assume first (``{"publisher": "arn:aws:iam::555555555555:role/recsys-data-scientist", ...}``,
+made by :mod:`local.emulator.people`): admin -> person role -> team role.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from moto.core.authorization import ActionAuthenticatorMixin
 
 from local import stack_deploy
 from local.emulator import organizations, service_roles
+from local.emulator.people import create_person_roles
 from local.emulator.server import (
     Credentials,
     EmulatorServer,
@@ -162,6 +167,7 @@ class LocalAws:
     runner: SqsRunner | None = None
     function_role: FunctionRole | None = None
     credentials: dict[str, Credentials] = field(default_factory=dict)
+    people: dict[str, dict[str, str]] = field(default_factory=dict)  # team -> duty -> person role ARN
     info: dict[str, Any] = field(default_factory=dict)
     _saved_auth: tuple[Any, int] | None = None
     _tmp: tempfile.TemporaryDirectory[str] | None = None
@@ -210,6 +216,7 @@ class LocalAws:
             if config.registry.organization_id:  # every emulated account is a member
                 organizations.set_organization(config.registry.organization_id, list(self.credentials))
             self.log(f"emulator: {self.url}, accounts {', '.join(self.credentials)}")
+            self.people = create_person_roles(config, self.session, self.url)
             stack_deploy.deploy_all(
                 self.url, self.credentials, assembly, registry_account=config.registry.account, log=self.log
             )
@@ -262,6 +269,8 @@ class LocalAws:
                     "approver_account": team.approver_account,
                     "publisher": _role_arn(config.registry.account, publisher_role_name(team.name)),
                     "approver": _role_arn(config.registry.account, approver_role_name(team.name)),
+                    # the roles people assume them through, when the team narrows them to principals
+                    "people": dict(self.people.get(team.name, {})),
                 }
                 for team in config.teams
             },
@@ -365,8 +374,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"endpoint: {info['endpoint_url']}  (region {info['region']})")
         print(f"accounts: {', '.join(info['accounts'])}  (registry {info['registry_account']})")
         for team, roles in info["roles"].items():
-            print(f"team {team}: publisher {roles['publisher']} (from {roles['account']})")
-            print(f"team {team}: approver  {roles['approver']} (from {roles['approver_account']})")
+            for duty, label, account in (
+                ("publisher", "publisher", roles["account"]),
+                ("approver", "approver ", roles["approver_account"]),
+            ):
+                through = roles["people"].get(duty)
+                source = f"through {through}" if through else f"from {account}"
+                print(f"team {team}: {label} {roles[duty]} ({source})")
         print(f"ledger table: {info['ledger_table']}")
         print("point `mlops` and `mlops ui` at the emulator (registry account administrator):")
         for line in export_lines(info):

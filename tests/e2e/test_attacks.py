@@ -8,6 +8,7 @@ policies (with the request's condition keys) and role trust policies as AWS docu
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -79,12 +80,13 @@ def fraud_approver(world: Scenario) -> Any:
 
 
 def recsys_publisher(world: Scenario) -> Any:
-    return sagemaker_as(world, RECSYS_ACCOUNT, world.info["roles"]["recsys"]["publisher"], "mallory")
+    """recsys's roles trust only its people's roles: a data scientist's session first."""
+    return world.client(world.as_team("recsys", "publisher", "mallory"), "sagemaker")
 
 
 def recsys_approver(world: Scenario) -> Any:
-    roles = world.info["roles"]["recsys"]
-    return sagemaker_as(world, roles["approver_account"], roles["approver"], "alice")
+    """... and a release manager's for the approver role."""
+    return world.client(world.as_team("recsys", "approver", "alice"), "sagemaker")
 
 
 def pipeline_session(world: Scenario) -> Any:
@@ -267,6 +269,81 @@ def test_the_team_account_cannot_assume_the_approver_role(world: Scenario) -> No
     assert sts.assume_role(RoleArn=world.info["roles"]["fraud"]["approver"], RoleSessionName="alice")
 
 
+# --- 4. separation of duties inside one account -------------------------------------------------
+
+
+def recsys_version(world: Scenario, session: Any, prefix: str) -> str:
+    return str(
+        world.client(session, "sagemaker").create_model_package(
+            ModelPackageGroupName="recommender",
+            ModelApprovalStatus="PendingManualApproval",
+            InferenceSpecification=spec(prefix),
+        )["ModelPackageArn"]
+    )
+
+
+def test_a_data_scientist_cannot_assume_the_approver_role_of_a_same_account_team(world: Scenario) -> None:
+    """recsys publishes and approves in one account (555555555555). Its approver role trusts only
+    principals matching role/recsys-release-manager* (aws:PrincipalArn), its publisher role only
+    role/recsys-data-scientist*. The data scientist's own role may assume any mlops role, so the
+    approver role's trust policy is what refuses it."""
+    roles = world.info["roles"]["recsys"]
+    scientist = world.person("recsys", "publisher", "mallory")
+    assert world.client(scientist, "sts").get_caller_identity()["Arn"] == (
+        f"arn:aws:sts::{RECSYS_ACCOUNT}:assumed-role/recsys-data-scientist/mallory"
+    )
+    refused(world.client(scientist, "sts").assume_role, RoleArn=roles["approver"], RoleSessionName="mallory")
+    # what the data scientist may do: register, pending
+    arn = recsys_version(
+        world, world.assume_from(scientist, roles["publisher"], "mallory"), "recsys/recommender/sod"
+    )
+    described = world.registry("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "PendingManualApproval"
+
+
+def test_the_release_manager_approves_but_cannot_publish(world: Scenario) -> None:
+    roles = world.info["roles"]["recsys"]
+    arn = recsys_version(
+        world, world.as_team("recsys", "publisher", "dana"), "recsys/recommender/sod-approved"
+    )
+    manager = world.person("recsys", "approver", "alice")
+    refused(world.client(manager, "sts").assume_role, RoleArn=roles["publisher"], RoleSessionName="alice")
+    approver = world.client(world.assume_from(manager, roles["approver"], "alice"), "sagemaker")
+    approver.update_model_package(ModelPackageArn=arn, ModelApprovalStatus="Approved")
+    described = world.registry("sagemaker").describe_model_package(ModelPackageName=arn)
+    assert described["ModelApprovalStatus"] == "Approved"
+
+
+def test_no_other_principal_of_the_team_account_assumes_either_role(world: Scenario) -> None:
+    """The account's admin user, and a role of the account that matches neither pattern (an
+    administrator's, allowed everything by its own policy), are refused by both trust policies."""
+    roles = world.info["roles"]["recsys"]
+    iam = world.client(world.admin(RECSYS_ACCOUNT), "iam")
+    admin_arn = world.client(world.admin(RECSYS_ACCOUNT), "sts").get_caller_identity()["Arn"]
+    other = iam.create_role(
+        RoleName="recsys-platform-admin",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": admin_arn}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )["Role"]["Arn"]
+    iam.put_role_policy(
+        RoleName="recsys-platform-admin",
+        PolicyName="everything",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+        ),
+    )
+    for session in (world.admin(RECSYS_ACCOUNT), world.assume(RECSYS_ACCOUNT, other, "mallory")):
+        sts = world.client(session, "sts")
+        for duty in ("publisher", "approver"):
+            refused(sts.assume_role, RoleArn=roles[duty], RoleSessionName="mallory")
+
+
 def test_the_approver_approves(world: Scenario) -> None:
     arn = fraud_publisher(world).create_model_package(
         ModelPackageGroupName="fraud-detector",
@@ -425,9 +502,9 @@ def test_a_teams_execution_role_reads_only_its_teams_artifacts(world: Scenario) 
     world.client(
         world.assume(FRAUD_ACCOUNT, world.info["roles"]["fraud"]["publisher"], "ds"), "s3"
     ).put_object(Bucket=BUCKET, Key=fraud_key, Body=b"fraud weights", IfNoneMatch="*")
-    world.client(
-        world.assume(RECSYS_ACCOUNT, world.info["roles"]["recsys"]["publisher"], "ds"), "s3"
-    ).put_object(Bucket=BUCKET, Key=recsys_key, Body=b"recsys weights", IfNoneMatch="*")
+    world.client(world.as_team("recsys", "publisher", "ds"), "s3").put_object(
+        Bucket=BUCKET, Key=recsys_key, Body=b"recsys weights", IfNoneMatch="*"
+    )
     fraud_role = deployment_of(world, "fraud-detector-prod")["execution_role_arn"]
     s3 = world.client(as_sagemaker(world, fraud_role), "s3")
     assert s3.get_object(Bucket=BUCKET, Key=fraud_key)["Body"].read() == b"fraud weights"
@@ -653,14 +730,7 @@ def test_a_specification_rewritten_after_approval_is_refused(world: Scenario) ->
         for e in endpoint_ledger(world, f"{REGISTRY}/{REGION}/recommender-prod")
     )
     # the approver cannot rewrite the pin: its ledger writes are limited to its endpoints' partitions
-    approver_ddb = world.client(
-        world.assume(
-            world.info["roles"]["recsys"]["approver_account"],
-            world.info["roles"]["recsys"]["approver"],
-            "alice",
-        ),
-        "dynamodb",
-    )
+    approver_ddb = world.client(world.as_team("recsys", "approver", "alice"), "dynamodb")
     refused(
         approver_ddb.put_item,
         TableName=world.info["ledger_table"],

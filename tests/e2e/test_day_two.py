@@ -130,11 +130,9 @@ def _redeploy(local_aws: LocalAws, **changes: Any) -> None:
 
 
 def _recsys(world: Scenario) -> tuple[Any, Any]:
-    recsys = world.info["roles"]["recsys"]
-    publisher = world.client(world.assume(recsys["account"], recsys["publisher"], "recsys-ds"), "sagemaker")
-    approver = world.client(
-        world.assume(recsys["approver_account"], recsys["approver"], "recsys-ap"), "sagemaker"
-    )
+    """recsys's roles, through its data scientist's and release manager's own roles."""
+    publisher = world.client(world.as_team("recsys", "publisher", "recsys-ds"), "sagemaker")
+    approver = world.client(world.as_team("recsys", "approver", "recsys-ap"), "sagemaker")
     return publisher, approver
 
 

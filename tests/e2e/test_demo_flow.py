@@ -72,6 +72,12 @@ def test_the_state_file_names_everything_a_script_needs(scenario: Scenario) -> N
         "approver_account": "444444444444",
         "publisher": "arn:aws:iam::111111111111:role/mlops-fraud-publisher",
         "approver": "arn:aws:iam::111111111111:role/mlops-fraud-approver",
+        "people": {},
+    }
+    # recsys's roles are narrowed to principals: the roles its people sign in with, one per duty
+    assert info["roles"]["recsys"]["people"] == {
+        "publisher": "arn:aws:iam::555555555555:role/recsys-data-scientist",
+        "approver": "arn:aws:iam::555555555555:role/recsys-release-manager",
     }
     assert info["ledger_table"] == "mlops-deployment-ledger"
     assert {d["endpoint"] for d in info["deployments"]} == {"fraud-detector-prod", "recommender-prod"}
@@ -215,13 +221,8 @@ def test_a_stage_following_endpoint_in_the_registry_account_moves_only_on_promot
 ) -> None:
     """recommender-prod follows the lifecycle stage Production and lives in the registry account, so the
     deployer manages it with its own role (no deploy-access role): approval alone must not deploy it."""
-    recsys = scenario.info["roles"]["recsys"]
-    publisher = scenario.client(
-        scenario.assume(recsys["account"], recsys["publisher"], "recsys-ds"), "sagemaker"
-    )
-    approver = scenario.client(
-        scenario.assume(recsys["approver_account"], recsys["approver"], "recsys-ap"), "sagemaker"
-    )
+    publisher = scenario.client(scenario.as_team("recsys", "publisher", "recsys-ds"), "sagemaker")
+    approver = scenario.client(scenario.as_team("recsys", "approver", "recsys-ap"), "sagemaker")
     bucket = f"mlops-artifacts-{scenario.info['registry_account']}-{scenario.info['region']}"
     arn = publisher.create_model_package(
         ModelPackageGroupName="recommender",
@@ -436,13 +437,15 @@ def test_the_ui_in_a_real_browser(ui_url: str, browser: Any, steps: dict[int, di
 
 
 def _mlops_as(scenario: Scenario, team: str, *args: str) -> subprocess.CompletedProcess[str]:
-    """`mlops` as the team's approver runs it: own account's credentials, `--role-arn` the approver role."""
+    """`mlops` as the team's approver runs it: the credentials they signed in with (the approver account's
+    admin, or the person role the team's approver role is narrowed to), `--role-arn` the approver role."""
     roles = scenario.info["roles"][team]
-    creds = scenario.info["accounts"][roles["approver_account"]]
+    creds = scenario.person(team, "approver", "approver").get_credentials().get_frozen_credentials()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(
-        AWS_ACCESS_KEY_ID=creds["access_key_id"],
-        AWS_SECRET_ACCESS_KEY=creds["secret_access_key"],
+        AWS_ACCESS_KEY_ID=creds.access_key,
+        AWS_SECRET_ACCESS_KEY=creds.secret_key,
+        **({"AWS_SESSION_TOKEN": creds.token} if creds.token else {}),
         AWS_DEFAULT_REGION=scenario.info["region"],
         AWS_ENDPOINT_URL=scenario.info["endpoint_url"],
         AWS_CONFIG_FILE=os.devnull,

@@ -236,13 +236,8 @@ def test_alarm_rollback_through_the_deployer(scenario: Scenario) -> None:
 
 
 def _recsys(scenario: Scenario) -> tuple[Any, Any]:
-    recsys = scenario.info["roles"]["recsys"]
-    publisher = scenario.client(
-        scenario.assume(recsys["account"], recsys["publisher"], "recsys-ds"), "sagemaker"
-    )
-    approver = scenario.client(
-        scenario.assume(recsys["approver_account"], recsys["approver"], "recsys-ap"), "sagemaker"
-    )
+    publisher = scenario.client(scenario.as_team("recsys", "publisher", "recsys-ds"), "sagemaker")
+    approver = scenario.client(scenario.as_team("recsys", "approver", "recsys-ap"), "sagemaker")
     return publisher, approver
 
 

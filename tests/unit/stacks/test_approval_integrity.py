@@ -85,33 +85,43 @@ def test_the_stage_approver_role_sets_only_its_stage_and_never_approves(synth: S
     }
 
 
-def test_same_account_approval_warns_unless_principals_narrow_it(synth: Synthesized) -> None:
-    """Finding 4: recsys approves from its own account with nothing narrowing the approver role."""
-    warnings = [
+def separation_warnings(synth: Synthesized) -> list[str]:
+    return [
         text
         for messages in synth.messages.values()
         for level, _, text in messages
         if level.lower() == "warning" and "SeparationOfDuties" in text
     ]
-    assert len(warnings) == 1 and "team recsys" in warnings[0] and "555555555555" in warnings[0]
 
+
+def test_same_account_approval_warns_unless_principals_narrow_it() -> None:
+    """Finding 4: recsys approves from its own account; without principals nothing separates the duties."""
     raw = copy.deepcopy(BASE)
-    raw["teams"]["recsys"]["approver_principals"] = ["arn:aws:iam::555555555555:role/recsys-approvers-*"]
+    for key in ("publisher_principals", "approver_principals"):
+        raw["teams"]["recsys"].pop(key)
+    (warning,) = separation_warnings(synthesize(parse_config(raw), nag=False))
+    assert "team recsys" in warning and "555555555555" in warning
+    assert "teams.recsys.approver_principals" in warning
+
     raw["teams"]["recsys"]["publisher_principals"] = ["arn:aws:iam::555555555555:role/recsys-scientists-*"]
-    narrowed = synthesize(parse_config(raw), nag=False)
-    assert not [
-        text
-        for messages in narrowed.messages.values()
-        for _, _, text in messages
-        if "SeparationOfDuties" in text
-    ]
-    roles = roles_named(narrowed)
+    (warning,) = separation_warnings(synthesize(parse_config(raw), nag=False))  # the approver is what counts
+    assert "team recsys" in warning
+
+
+def test_the_example_narrows_recsys_to_its_two_person_roles(synth: Synthesized) -> None:
+    """config/example.yaml separates recsys's duties with principals, so it synthesizes without the warning."""
+    assert separation_warnings(synth) == []
+    roles = roles_named(synth)
     for role, pattern in (
-        ("mlops-recsys-approver", "arn:aws:iam::555555555555:role/recsys-approvers-*"),
-        ("mlops-recsys-publisher", "arn:aws:iam::555555555555:role/recsys-scientists-*"),
+        ("mlops-recsys-approver", "arn:aws:iam::555555555555:role/recsys-release-manager*"),
+        ("mlops-recsys-publisher", "arn:aws:iam::555555555555:role/recsys-data-scientist*"),
     ):
         (trust,) = roles[role][0]["AssumeRolePolicyDocument"]["Statement"]
-        assert trust["Condition"]["ArnLike"] == {"aws:PrincipalArn": [pattern]}
+        assert trust["Principal"] == {"AWS": "arn:aws:iam::555555555555:root"}
+        assert trust["Condition"] == {
+            "StringEquals": {"aws:PrincipalOrgID": "o-a1b2c3d4e5"},
+            "ArnLike": {"aws:PrincipalArn": [pattern]},
+        }
 
 
 def with_team(team: str, key: str, value: Any) -> dict[str, Any]:
