@@ -121,8 +121,17 @@ def test_publisher_trusted_only_by_team_account_within_the_organization(synth: S
 def test_approver_trusted_only_by_approver_account(synth: Synthesized) -> None:
     props, _ = role(synth, approver_role_name("fraud"))
     assert trust_principals(props) == [(["arn:aws:iam::444444444444:root"], {"StringEquals": ORG})]
+    # recsys approves in its own account: only its release managers' role (aws:PrincipalArn)
     props, _ = role(synth, approver_role_name("recsys"))
-    assert trust_principals(props) == [(["arn:aws:iam::555555555555:root"], {"StringEquals": ORG})]
+    assert trust_principals(props) == [
+        (
+            ["arn:aws:iam::555555555555:root"],
+            {
+                "StringEquals": ORG,
+                "ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::555555555555:role/recsys-release-manager*"]},
+            },
+        )
+    ]
 
 
 def test_publisher_registers_pending_versions_in_own_groups_only_and_cannot_approve(
