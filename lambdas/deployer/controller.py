@@ -558,6 +558,13 @@ class _Context:
         live_count = endpoint.desired_instance_count or endpoint.instance_count
         if endpoint.scaling is None and live_count is not None and live_count != deployment.instance_count:
             changes.append(f"instance_count {live_count} -> {deployment.instance_count}")
+        live_role = endpoint.execution_role_arn
+        if live_role is not None and live_role != deployment.execution_role_arn:
+            # e.g. the shared execution role a former release used, deleted by the upgrade: SageMaker needs
+            # the model's role whenever it launches instances, so the live version moves to the new one
+            changes.append(
+                f"execution role {_role_name(live_role)} -> {_role_name(deployment.execution_role_arn)}"
+            )
         return changes
 
     def autoscaled_type_change(self) -> str | None:
@@ -585,7 +592,7 @@ class _Context:
     ) -> Decision | None:
         """The endpoint serves the desired version: do its serving settings match the configured ones?
 
-        A changed instance type or count (no autoscaling) rolls out like a new version: a new
+        A changed instance type, count (no autoscaling) or execution role rolls out like a new version: a new
         EndpointConfig, UpdateEndpoint with the configured rollout and alarms, a ledger item whose reason
         starts with "config change". A count change of an autoscaled variant sets the autoscaling
         minimum instead (RegisterScalableTarget updates a registered target and moves the capacity into
@@ -684,6 +691,10 @@ class _Context:
             if endpoint.exists
             else (),
         )
+
+
+def _role_name(role_arn: str) -> str:
+    return role_arn.rsplit("/", 1)[-1]
 
 
 def _state(recent: Sequence[LedgerEntry]) -> LedgerEntry | None:

@@ -59,6 +59,8 @@ class EndpointView:
     instance_type: str | None = None
     desired_instance_count: int | None = None
     scaling: ScalingTarget | None = None
+    # The live model's ExecutionRoleArn (read with the serving settings; None: not read)
+    execution_role_arn: str | None = None
 
     @property
     def busy(self) -> bool:

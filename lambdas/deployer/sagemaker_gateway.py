@@ -210,23 +210,46 @@ class SageMakerGateway:
         return self._with_serving_settings(deployment, client, endpoint_view(response))
 
     def _with_serving_settings(self, deployment: Deployment, client: Any, view: EndpointView) -> EndpointView:
-        """The live config's instance type and the variant's autoscaling target, read only where the
-        controller compares them with the configured settings: an InService endpoint with one variant
-        on a config the deployer made (two calls; none for a busy endpoint)."""
-        if (
-            view.status != "InService"
-            or view.variant_count != 1
-            or not view.variant_name
-            or names.parse(deployment.endpoint, view.config_name) is None
-        ):
+        """The live config's instance type, the variant's autoscaling target and the live model's
+        execution role, read only where the controller compares them with the configured settings: an
+        InService endpoint with one variant on a config the deployer made (two calls, a third only when
+        the model is not the one the configured role would have; none for a busy endpoint)."""
+        token = names.parse(deployment.endpoint, view.config_name)
+        if view.status != "InService" or view.variant_count != 1 or not view.variant_name or token is None:
             return view
         config = self._call(client, "describe_endpoint_config", EndpointConfigName=view.config_name)
         variant: dict[str, Any] = next(
             (v for v in config.get("ProductionVariants", []) if v.get("VariantName") == view.variant_name), {}
         )
         return replace(
-            view, instance_type=variant.get("InstanceType"), scaling=self._scaling(deployment, view)
+            view,
+            instance_type=variant.get("InstanceType"),
+            scaling=self._scaling(deployment, view),
+            execution_role_arn=self._execution_role(
+                deployment, client, token.version, variant.get("ModelName")
+            ),
         )
+
+    def _execution_role(
+        self, deployment: Deployment, client: Any, version: int, model: str | None
+    ) -> str | None:
+        """The live model's ExecutionRoleArn. A model made for the configured role has a known name
+        (``names.model_name`` hashes the role in), so DescribeModel is needed only when the name differs:
+        after a release that changed the role (the shared ``mlops-sagemaker-execution`` -> the team's
+        ``mlops-<team>-serving``), or a change of network isolation."""
+        if not model:
+            return None
+        expected = names.model_name(
+            deployment.endpoint,
+            version,
+            deployment.package_arn(version),
+            deployment.execution_role_arn,
+            network_isolation=deployment.network_isolation,
+        )
+        if model == expected:
+            return deployment.execution_role_arn
+        role = self._call(client, "describe_model", ModelName=model).get("ExecutionRoleArn")
+        return str(role) if role else None
 
     def _scaling(self, deployment: Deployment, view: EndpointView) -> ScalingTarget | None:
         if self._autoscaling_for is None or not view.variant_name:

@@ -142,6 +142,7 @@ class FakeSageMaker:
     rolled_back_packages: set[str] = field(default_factory=set)  # updates made to fail (fail_next)
     described_packages: list[str] = field(default_factory=list)
     sizing: dict[str, tuple[str, int]] = field(default_factory=dict)  # config -> (type, count)
+    model_roles: dict[str, str] = field(default_factory=dict)  # model name -> ExecutionRoleArn
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     # registry
@@ -182,6 +183,7 @@ class FakeSageMaker:
             instance_type=sizing[0] if sizing else None,
             desired_instance_count=ep.instance_count if sizing else None,
             scaling=ep.scaling if sizing else None,
+            execution_role_arn=self.model_roles.get(self.configs[ep.config][0]) if sizing else None,
         )
 
     def delete_retired(self, retired: Any) -> str:
@@ -213,6 +215,7 @@ class FakeSageMaker:
                 f"create_model: ValidationException: {package.arn} has no InferenceSpecification"
             )
         self.models.setdefault(plan.model_name, plan.package.arn)
+        self.model_roles.setdefault(plan.model_name, plan.execution_role_arn)
         self.calls.append(("create_endpoint_config", {"name": plan.config_name}))
         self.configs.setdefault(plan.config_name, (plan.model_name, next(self._seq)))
         self.sizing.setdefault(plan.config_name, (plan.instance_type, plan.instance_count))

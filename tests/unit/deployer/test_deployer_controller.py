@@ -666,6 +666,45 @@ class TestConfigChange:
         retry = item(REQUESTED, 3, serving_version=3)  # `mlops retry`
         assert controller.decide(bigger, pkg(3), live(), [retry, *recent]).deploy is not None
 
+    def test_a_live_model_on_another_execution_role_rolls_the_same_version_onto_the_configured_role(self):
+        """After the upgrade from the shared execution role: the live model still names the old role
+        (deleted by the upgrade), the deployment names the team's. The version is not new; its model is."""
+        old_role = f"arn:aws:iam::{SERVING}:role/mlops-sagemaker-execution"
+        team = dataclasses.replace(D, execution_role_arn=f"arn:aws:iam::{SERVING}:role/mlops-fraud-serving")
+        decision = controller.decide(team, pkg(3), live(execution_role_arn=old_role), self.RECENT)
+        plan = decision.deploy
+        assert plan is not None and plan.kind == "update" and plan.package.version == 3
+        assert plan.execution_role_arn == team.execution_role_arn
+        assert plan.model_name == names.model_name(D.endpoint, 3, package_arn(3), team.execution_role_arn)
+        assert plan.config_name != live().config_name
+        assert plan.deployment_config == controller.deployment_config(
+            D.rollout, rollback_alarms.alarm_names(plan.config_name)
+        )  # blue/green with the new fleet's alarms, as any config change
+        started = decision.started
+        assert started is not None and started.status == IN_PROGRESS
+        assert started.reason == (
+            "config change: execution role mlops-sagemaker-execution -> mlops-fraud-serving; "
+            "update of version 3 (canary) started"
+        )
+        # the same role (or one not read) is no change
+        assert not controller.decide(
+            team, pkg(3), live(execution_role_arn=team.execution_role_arn), self.RECENT
+        ).writes
+        assert not controller.decide(team, pkg(3), live(), self.RECENT).writes
+
+    def test_an_execution_role_change_joins_the_other_setting_changes(self):
+        moved = dataclasses.replace(
+            D,
+            instance_type="ml.m5.xlarge",
+            execution_role_arn=f"arn:aws:iam::{SERVING}:role/mlops-fraud-serving",
+        )
+        endpoint = live(execution_role_arn=D.execution_role_arn)
+        started = controller.decide(moved, pkg(3), endpoint, self.RECENT).started
+        assert started is not None and started.reason == (
+            "config change: instance_type ml.m5.large -> ml.m5.xlarge, execution role "
+            "mlops-sagemaker-execution -> mlops-fraud-serving; update of version 3 (canary) started"
+        )
+
     def test_a_rollout_change_alone_deploys_nothing(self):
         linear = dataclasses.replace(D, rollout=Rollout("linear", step_percent=50, wait_seconds=60))
         assert not controller.decide(linear, pkg(3), live(), self.RECENT).writes

@@ -571,6 +571,37 @@ def test_an_instance_type_change_rolls_out_blue_green_at_the_next_sweep(world, m
     assert not WRITE_CALLS & set(world["counter"].take())
 
 
+def test_a_live_model_on_the_former_shared_role_moves_to_the_teams_role_at_the_next_sweep(world, monkeypatch):
+    """The upgrade path (README): a former release ran every model as mlops-sagemaker-execution, the new
+    one names the team's role. The sweep reads the live model's ExecutionRoleArn (DescribeModel, called
+    because the model's name is not the one the configured role gives) and rolls version 1 onto the
+    team's role; once there, a sweep needs no DescribeModel and writes nothing."""
+    _deployed_v1(world, monkeypatch)
+    team_role = f"arn:aws:iam::{SERVING}:role/mlops-fraud-serving"
+    new_sandbox(monkeypatch, deployment_json(execution_role_arn=team_role), topic_arn=world["topic"])
+    world["counter"].take()
+    assert invoke(sweep_event()) == {"batchItemFailures": []}
+    assert "DescribeModel" in world["counter"].take()
+    started = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert started.status == IN_PROGRESS and started.version == 1
+    assert started.reason == (
+        "config change: execution role mlops-sagemaker-execution -> mlops-fraud-serving; "
+        "update of version 1 (canary) started"
+    )
+    advance()
+    assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}
+    model = serving_sm(SERVING).describe_model(ModelName=live_variant(SERVING)["ModelName"])
+    assert model["ExecutionRoleArn"] == team_role
+    containers = model.get("Containers") or [model["PrimaryContainer"]]
+    assert containers[0]["ModelPackageName"].endswith("/1")
+    done = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert done.status == LIVE and (done.reason or "").startswith("config change is live: version 1")
+    world["counter"].take()
+    invoke(sweep_event())
+    calls = world["counter"].take()
+    assert "DescribeModel" not in calls and not WRITE_CALLS & set(calls)
+
+
 def test_a_count_change_without_autoscaling_rolls_out_a_new_fleet(world, monkeypatch):
     _deployed_v1(world, monkeypatch)
     new_sandbox(monkeypatch, deployment_json(instance_count=3), topic_arn=world["topic"])

@@ -320,3 +320,44 @@ def test_a_refused_deletion_is_recorded_once():
     service.handle_trigger(sweep)
     (entry,) = ledger.all(_retired("delete").endpoint_id)
     assert entry.status == FAILED and "not deleted" in (entry.reason or "")
+
+
+def test_an_upgrade_that_changes_the_execution_role_moves_the_live_version_at_the_next_sweep(
+    sagemaker, ledger, notifier
+):
+    """Issue 9 replaced the shared execution role by one per team; the upgrade deletes the shared role
+    while the live models still name it. The next sweep rolls the version that serves onto the team's
+    role, blue/green with the rollout and alarms of any config change, and then leaves it alone."""
+    before = make_deployment()  # runs as mlops-sagemaker-execution
+    old = DeployerService(make_settings(before), sagemaker, ledger, notifier)  # type: ignore[arg-type]
+    v1 = sagemaker.register(approval="Approved")
+    old.handle_trigger(package_event(v1))
+    settle(sagemaker, old, before.endpoint)
+    live_model = sagemaker.configs[sagemaker.endpoints[before.endpoint].config][0]
+    assert sagemaker.model_roles[live_model] == before.execution_role_arn
+
+    after = dataclasses.replace(
+        before, execution_role_arn="arn:aws:iam::333333333333:role/mlops-fraud-serving"
+    )
+    upgraded = DeployerService(make_settings(after), sagemaker, ledger, notifier)  # type: ignore[arg-type]
+    upgraded.handle_trigger(SWEEP)
+    (update,) = [args for op, args in sagemaker.calls if op == "update_endpoint"]
+    assert update["dc"]["BlueGreenUpdatePolicy"]["TrafficRoutingConfiguration"]["Type"] == "CANARY"
+    settle(sagemaker, upgraded, after.endpoint)
+    new_model = sagemaker.configs[sagemaker.endpoints[after.endpoint].config][0]
+    assert sagemaker.model_roles[new_model] == after.execution_role_arn
+    assert sagemaker.serving_version(after.endpoint) == 1
+    items = ledger.all(after.endpoint_id)
+    assert [(i.status, i.version) for i in items] == [
+        (IN_PROGRESS, 1),
+        (LIVE, 1),
+        (IN_PROGRESS, 1),
+        (LIVE, 1),
+    ]
+    assert (items[2].reason or "").startswith(
+        "config change: execution role mlops-sagemaker-execution -> mlops-fraud-serving;"
+    )
+    assert (items[3].reason or "").startswith("config change is live: version 1")
+    writes = len(sagemaker.write_calls())
+    upgraded.handle_trigger(SWEEP)  # settled: the next sweep writes nothing
+    assert len(sagemaker.write_calls()) == writes and sagemaker.violations == []
