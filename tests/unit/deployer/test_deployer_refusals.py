@@ -325,14 +325,6 @@ def test_retired_endpoint_items_say_what_it_served_and_whether_it_still_does() -
             assert (item.status, item.serving_package_arn, item.serving_version) == (DELETED, None, None)
 
 
-def test_a_retired_endpoint_already_deleting_is_left_to_finish() -> None:
-    class Deleting:
-        def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:
-            return {"EndpointStatus": "Deleting"}
-
-    assert SageMakerGateway(lambda region, role: Deleting()).delete_retired(_retired_endpoint()) == "deleting"
-
-
 def test_a_network_failure_describing_a_retired_endpoint_is_transient_and_named() -> None:
     class Unreachable:
         def describe_endpoint(self, **kwargs: Any) -> dict[str, Any]:

@@ -8,7 +8,6 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from deployer import admission, aws, controller, handler
@@ -40,6 +39,7 @@ from tests.unit.deployer.deployer_fakes import (
     sqs_event,
 )
 from tests.unit.deployer.test_deployer_controller import item, pkg, serving
+from tests.unit.deployer.test_deployer_moto import create_ledger_table
 
 TOPIC = f"arn:aws:sns:{REGION}:{REGISTRY}:mlops-deployments"
 QUEUE = f"https://sqs.{REGION}.amazonaws.com/{REGISTRY}/mlops-deployer"
@@ -518,19 +518,7 @@ def test_a_second_pin_for_the_same_version_at_the_same_instant_is_refused(
     """First write wins (moto 5 evaluates the condition as DynamoDB does)."""
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     with mock_aws():
-        ddb = boto3.client("dynamodb", region_name=REGION)
-        ddb.create_table(
-            TableName="mlops-deployment-ledger",
-            KeySchema=[
-                {"AttributeName": "endpoint_id", "KeyType": "HASH"},
-                {"AttributeName": "at", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "endpoint_id", "AttributeType": "S"},
-                {"AttributeName": "at", "AttributeType": "S"},
-            ],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        ddb = create_ledger_table()
         pins = ApprovalPins(
             ddb, "mlops-deployment-ledger", clock=lambda: datetime(2026, 11, 20, 10, tzinfo=UTC)
         )
