@@ -57,11 +57,24 @@ lint: install
 typecheck: install
 	$(VENV)/bin/mypy stacks lambdas/deployer mlops_cli local pipelines app.py
 
-# Two processes: the end-to-end modules share one emulator for the whole session (IAM enforcement on),
-# which must not leak into the unit tests' moto state.
+# The unit tests run on both cores (pytest-xdist, one module per worker, so a module's fixtures are
+# built once). The end-to-end tests deploy emulators with moto's process-wide state, so they run in
+# processes of their own, two at once: the demo's modules (which share one played scenario) and the rest
+# (each module deploys its own). Each prints its report when it ends (--output-sync); either failing
+# fails the target.
+E2E_DEMO := tests/e2e/test_demo_flow.py tests/e2e/test_traffic.py
+E2E_REST := $(filter-out $(E2E_DEMO),$(sort $(wildcard tests/e2e/test_*.py)))
+PYTEST_E2E := $(TEST_ENV) $(PY) -m pytest -p no:cacheprovider
+
 unit: install browser
-	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest tests/unit
-	$(TEST_ENV) $(PY) -m pytest tests/e2e
+	HYPOTHESIS_PROFILE=repeatable $(TEST_ENV) $(PY) -m pytest -n 2 --dist loadfile tests/unit
+	$(MAKE) --no-print-directory -j2 --output-sync=target e2e-demo e2e-rest
+
+.PHONY: e2e-demo e2e-rest
+e2e-demo: install browser
+	$(PYTEST_E2E) $(E2E_DEMO)
+e2e-rest: install browser
+	$(PYTEST_E2E) $(E2E_REST)
 
 # Real CDK CLI synth of the example config (every stack; `synth` has no --all); cdk-nag findings are
 # errors, so they fail this step. With several stacks the CLI always ends with two informational lines
