@@ -26,7 +26,10 @@ _HEADLINES = {
 def subject_for(entry: LedgerEntry) -> str:
     if entry.status == "skipped" and entry.version is not None:
         return _subject(f"[mlops] {entry.endpoint}: version {entry.version} deferred")
-    headline = _HEADLINES.get(entry.status, entry.status).format(version=entry.version)
+    template = _HEADLINES.get(entry.status, entry.status)
+    if entry.version is None:  # about the endpoint, not a version (a refused deployment, a retired endpoint)
+        template = template.replace("version {version} ", "")
+    headline = template.format(version=entry.version)
     return _subject(f"[mlops] {entry.endpoint}: {headline}")
 
 

@@ -261,6 +261,8 @@ def test_subjects_name_the_endpoint_and_what_happened_to_which_version() -> None
     assert subject_for(_entry(ROLLED_BACK)) == "[mlops] fraud-detector-prod: version 7 ROLLED BACK"
     assert subject_for(_entry(SKIPPED)) == "[mlops] fraud-detector-prod: version 7 deferred"
     assert subject_for(_entry(SKIPPED, version=None)) == "[mlops] fraud-detector-prod: nothing to deploy"
+    # a failure that is not a version's (a refused deployment entry, a retired endpoint) names none
+    assert subject_for(_entry(FAILED, version=None)) == "[mlops] fraud-detector-prod: FAILED"
 
 
 def test_a_subject_replaces_what_sns_refuses_up_to_and_including_del() -> None:
