@@ -23,6 +23,7 @@ from deployer.events import audit_fields
 from deployer.ledger import Ledger
 from deployer.log import JsonFormatter
 from deployer.models import FAILED, IN_PROGRESS, LIVE, REQUESTED, ROLLED_BACK, LedgerEntry, ScalingTarget
+from deployer.notifier import subject_for
 from deployer.rollback_alarms import alarm_requests
 from deployer.sagemaker_gateway import SageMakerGateway
 from deployer.service import DeployerService
@@ -455,3 +456,11 @@ def test_the_new_fleets_alarms_watch_its_5xx_errors_and_its_p99_model_latency() 
     assert (errors["MetricName"], errors["Statistic"]) == ("Invocation5XXErrors", "Sum")
     assert (latency["MetricName"], latency["ExtendedStatistic"]) == ("ModelLatency", "p99")
     assert "Statistic" not in latency and "ExtendedStatistic" not in errors
+
+
+def test_a_status_this_deployer_does_not_know_is_still_notified_under_its_own_name() -> None:
+    """A ledger item written by a newer deployer (a status added later) still makes a readable subject."""
+    entry = LedgerEntry(
+        status="paused", endpoint="fraud-detector-prod", account=SERVING, region=REGION, group=GROUP
+    )
+    assert subject_for(entry) == "[mlops] fraud-detector-prod: paused"
