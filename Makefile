@@ -109,8 +109,8 @@ bench: install
 # stacks/config.py, judged by their fast unit tests only; prints the score and the survivors.
 # Slow (hours here, see docs/mutants.md); two workers; not part of `make test`. The property test explores
 # 60 histories per mutant instead of 300 (it runs for every surviving deployer mutant).
-# `make mutants SAMPLE=600` judges a seeded uniform random sample instead and prints the estimated score
-# with its 95% interval (about half an hour here); it keeps mutants/ so verdicts add up across runs.
+# `make mutants SAMPLE=500` judges a seeded uniform random sample instead and prints the estimated score
+# with its 95% interval (24 minutes from scratch here); it keeps mutants/ so verdicts add up across runs.
 MUTMUT_ENV := HYPOTHESIS_PROFILE=repeatable MUTANT_PROPERTY_EXAMPLES=60 $(TEST_ENV)
 SAMPLE ?=
 mutants: install

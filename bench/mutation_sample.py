@@ -1,7 +1,7 @@
 """A mutation score you can have in half an hour: judge a seeded uniform random sample of the mutants.
 
 The whole scope (6,600 mutants) takes hours here (docs/mutants.md). A uniform random sample estimates the
-same score with a known error: ``make mutants SAMPLE=600`` picks the sample from every mutant mutmut made,
+same score with a known error: ``make mutants SAMPLE=500`` picks the sample from every mutant mutmut made,
 judges those not yet judged killed, and prints the sample's score with its 95% interval (Wilson) and every
 sampled survivor. The sample is the N mutants whose names hash lowest (seeded): each mutant's place does not
 depend on the others, so an edit that adds or removes mutants elsewhere leaves the rest of the sample as it
