@@ -15,7 +15,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 from deployer import controller, names
 from deployer.admission import AdmissionRules
 from deployer.errors import PermanentError
@@ -50,20 +49,9 @@ from tests.unit.deployer.test_deployer_controller import (
     pkg,
     serving,
 )
+from tests.unit.deployer.test_deployer_survivors import RecordingTable, _client_error
 
 T0 = datetime(2026, 11, 20, 10, tzinfo=UTC)
-
-
-def _client_error(code: str, message: str, operation: str) -> ClientError:
-    return ClientError({"Error": {"Code": code, "Message": message}}, operation)
-
-
-class RecordingTable:
-    def __init__(self) -> None:
-        self.items: list[dict[str, Any]] = []
-
-    def put_item(self, **kwargs: Any) -> None:
-        self.items.append(kwargs["Item"])
 
 
 def test_a_null_inside_a_ledger_item_is_stored_as_dynamodbs_null_true() -> None:
