@@ -565,6 +565,12 @@ class _Context:
             changes.append(
                 f"execution role {_role_name(live_role)} -> {_role_name(deployment.execution_role_arn)}"
             )
+        live_isolation = endpoint.network_isolation
+        if live_isolation is not None and live_isolation != deployment.network_isolation:
+            # CreateModel's EnableNetworkIsolation cannot change on a model: a new model, a new fleet
+            changes.append(
+                f"network_isolation {_flag(live_isolation)} -> {_flag(deployment.network_isolation)}"
+            )
         return changes
 
     def autoscaled_type_change(self) -> str | None:
@@ -691,6 +697,10 @@ class _Context:
             if endpoint.exists
             else (),
         )
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
 
 
 def _role_name(role_arn: str) -> str:

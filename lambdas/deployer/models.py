@@ -59,8 +59,10 @@ class EndpointView:
     instance_type: str | None = None
     desired_instance_count: int | None = None
     scaling: ScalingTarget | None = None
-    # The live model's ExecutionRoleArn (read with the serving settings; None: not read)
+    # The live model's ExecutionRoleArn and EnableNetworkIsolation (read with the serving settings; None:
+    # not read)
     execution_role_arn: str | None = None
+    network_isolation: bool | None = None
 
     @property
     def busy(self) -> bool:

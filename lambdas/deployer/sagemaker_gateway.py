@@ -221,24 +221,27 @@ class SageMakerGateway:
         variant: dict[str, Any] = next(
             (v for v in config.get("ProductionVariants", []) if v.get("VariantName") == view.variant_name), {}
         )
+        role, isolation = self._live_model(deployment, client, token.version, variant.get("ModelName"))
         return replace(
             view,
             instance_type=variant.get("InstanceType"),
             scaling=self._scaling(deployment, view),
-            execution_role_arn=self._execution_role(
-                deployment, client, token.version, variant.get("ModelName")
-            ),
+            execution_role_arn=role,
+            network_isolation=isolation,
         )
 
-    def _execution_role(
+    def _live_model(
         self, deployment: Deployment, client: Any, version: int, model: str | None
-    ) -> str | None:
-        """The live model's ExecutionRoleArn. A model made for the configured role has a known name
-        (``names.model_name`` hashes the role in), so DescribeModel is needed only when the name differs:
-        after a release that changed the role (the shared ``mlops-sagemaker-execution`` -> the team's
-        ``mlops-<team>-serving``), or a change of network isolation."""
+    ) -> tuple[str | None, bool | None]:
+        """The live model's ExecutionRoleArn and EnableNetworkIsolation. A model made for the configured
+        settings has a known name (``names.model_name`` hashes the role and the isolation in), so
+        DescribeModel is needed only when the name differs: after a release that changed the role (the
+        shared ``mlops-sagemaker-execution`` -> the team's ``mlops-<team>-serving``), or a change of
+        network isolation. DescribeModel returns both; an absent EnableNetworkIsolation is CreateModel's
+        default, false (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_DescribeModel.html,
+        https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_CreateModel.html)."""
         if not model:
-            return None
+            return None, None
         expected = names.model_name(
             deployment.endpoint,
             version,
@@ -247,9 +250,10 @@ class SageMakerGateway:
             network_isolation=deployment.network_isolation,
         )
         if model == expected:
-            return deployment.execution_role_arn
-        role = self._call(client, "describe_model", ModelName=model).get("ExecutionRoleArn")
-        return str(role) if role else None
+            return deployment.execution_role_arn, deployment.network_isolation
+        described = self._call(client, "describe_model", ModelName=model)
+        role = described.get("ExecutionRoleArn")
+        return (str(role) if role else None), bool(described.get("EnableNetworkIsolation", False))
 
     def _scaling(self, deployment: Deployment, view: EndpointView) -> ScalingTarget | None:
         if self._autoscaling_for is None or not view.variant_name:

@@ -143,6 +143,7 @@ class FakeSageMaker:
     described_packages: list[str] = field(default_factory=list)
     sizing: dict[str, tuple[str, int]] = field(default_factory=dict)  # config -> (type, count)
     model_roles: dict[str, str] = field(default_factory=dict)  # model name -> ExecutionRoleArn
+    model_isolation: dict[str, bool] = field(default_factory=dict)  # model name -> EnableNetworkIsolation
     _seq: Iterator[int] = field(default_factory=itertools.count)
 
     # registry
@@ -184,6 +185,7 @@ class FakeSageMaker:
             desired_instance_count=ep.instance_count if sizing else None,
             scaling=ep.scaling if sizing else None,
             execution_role_arn=self.model_roles.get(self.configs[ep.config][0]) if sizing else None,
+            network_isolation=self.model_isolation.get(self.configs[ep.config][0]) if sizing else None,
         )
 
     def delete_retired(self, retired: Any) -> str:
@@ -216,6 +218,7 @@ class FakeSageMaker:
             )
         self.models.setdefault(plan.model_name, plan.package.arn)
         self.model_roles.setdefault(plan.model_name, plan.execution_role_arn)
+        self.model_isolation.setdefault(plan.model_name, plan.network_isolation)
         self.calls.append(("create_endpoint_config", {"name": plan.config_name}))
         self.configs.setdefault(plan.config_name, (plan.model_name, next(self._seq)))
         self.sizing.setdefault(plan.config_name, (plan.instance_type, plan.instance_count))

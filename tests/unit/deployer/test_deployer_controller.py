@@ -692,6 +692,25 @@ class TestConfigChange:
         ).writes
         assert not controller.decide(team, pkg(3), live(), self.RECENT).writes
 
+    def test_a_network_isolation_change_rolls_the_same_version_onto_a_new_model(self):
+        """EnableNetworkIsolation is fixed when a model is created (CreateModel): turning it off (or on)
+        needs a new model, so a new config and a blue/green update of the serving version."""
+        opened = dataclasses.replace(D, network_isolation=False)
+        decision = controller.decide(opened, pkg(3), live(network_isolation=True), self.RECENT)
+        plan = decision.deploy
+        assert plan is not None and plan.kind == "update" and plan.package.version == 3
+        assert plan.network_isolation is False
+        assert plan.model_name == names.model_name(
+            D.endpoint, 3, package_arn(3), D.execution_role_arn, network_isolation=False
+        )
+        assert decision.started is not None and decision.started.reason == (
+            "config change: network_isolation true -> false; update of version 3 (canary) started"
+        )
+        assert not controller.decide(opened, pkg(3), live(network_isolation=False), self.RECENT).writes
+        assert not controller.decide(opened, pkg(3), live(), self.RECENT).writes  # not read: no change
+        back = controller.decide(D, pkg(3), live(network_isolation=False), self.RECENT).started
+        assert back is not None and back.reason.startswith("config change: network_isolation false -> true;")
+
     def test_an_execution_role_change_joins_the_other_setting_changes(self):
         moved = dataclasses.replace(
             D,

@@ -242,8 +242,31 @@ def test_a_model_made_without_network_isolation_is_known_by_its_name() -> None:
     }
     sagemaker = ScriptedClient(describe_endpoint=endpoint, describe_endpoint_config=endpoint_config)
     view = SageMakerGateway(lambda region, role: sagemaker).describe_endpoint(deployment)
-    assert view.execution_role_arn == deployment.execution_role_arn
+    assert (view.execution_role_arn, view.network_isolation) == (deployment.execution_role_arn, False)
     assert [op for op, _ in sagemaker.calls] == ["describe_endpoint", "describe_endpoint_config"]
+
+
+@pytest.mark.parametrize(("described", "isolation"), [({"EnableNetworkIsolation": True}, True), ({}, False)])
+def test_a_model_under_another_name_is_described_for_its_role_and_isolation(
+    described: dict[str, Any], isolation: bool
+) -> None:
+    """An absent EnableNetworkIsolation is CreateModel's default, false."""
+    deployment = make_deployment()
+    _, endpoint, _ = _in_service(deployment)
+    endpoint_config = {
+        "ProductionVariants": [
+            {"VariantName": "blue", "InstanceType": "ml.m5.large", "ModelName": "old-model"}
+        ]
+    }
+    old_role = f"arn:aws:iam::{SERVING}:role/mlops-sagemaker-execution-old"
+    sagemaker = ScriptedClient(
+        describe_endpoint=endpoint,
+        describe_endpoint_config=endpoint_config,
+        describe_model={"ExecutionRoleArn": old_role, **described},
+    )
+    view = SageMakerGateway(lambda region, role: sagemaker).describe_endpoint(deployment)
+    assert (view.execution_role_arn, view.network_isolation) == (old_role, isolation)
+    assert sagemaker.calls[-1] == ("describe_model", {"ModelName": "old-model"})
 
 
 def test_an_endpoint_on_a_config_the_deployer_did_not_make_is_read_with_one_call() -> None:

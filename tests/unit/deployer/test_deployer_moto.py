@@ -602,6 +602,32 @@ def test_a_live_model_on_the_former_shared_role_moves_to_the_teams_role_at_the_n
     assert "DescribeModel" not in calls and not WRITE_CALLS & set(calls)
 
 
+def test_turning_network_isolation_off_rolls_the_serving_version_onto_a_model_without_it(world, monkeypatch):
+    """The live model was made with EnableNetworkIsolation (the default); the deployment now turns it off.
+    The model's name no longer matches, DescribeModel tells the live setting, and version 1 rolls onto a new
+    model created without isolation; once there, a sweep reads nothing more and writes nothing."""
+    _deployed_v1(world, monkeypatch)
+    model = serving_sm(SERVING).describe_model(ModelName=live_variant(SERVING)["ModelName"])
+    assert model["EnableNetworkIsolation"] is True
+    new_sandbox(monkeypatch, deployment_json(network_isolation=False), topic_arn=world["topic"])
+    world["counter"].take()
+    assert invoke(sweep_event()) == {"batchItemFailures": []}
+    assert "DescribeModel" in world["counter"].take()
+    started = ledger_items("fraud-detector-prod", SERVING)[-1]
+    assert started.status == IN_PROGRESS and started.reason == (
+        "config change: network_isolation true -> false; update of version 1 (canary) started"
+    )
+    advance()
+    assert invoke(endpoint_event("fraud-detector-prod", SERVING)) == {"batchItemFailures": []}
+    model = serving_sm(SERVING).describe_model(ModelName=live_variant(SERVING)["ModelName"])
+    assert model["EnableNetworkIsolation"] is False
+    assert ledger_items("fraud-detector-prod", SERVING)[-1].status == LIVE
+    world["counter"].take()
+    invoke(sweep_event())
+    calls = world["counter"].take()
+    assert "DescribeModel" not in calls and not WRITE_CALLS & set(calls)
+
+
 def test_a_count_change_without_autoscaling_rolls_out_a_new_fleet(world, monkeypatch):
     _deployed_v1(world, monkeypatch)
     new_sandbox(monkeypatch, deployment_json(instance_count=3), topic_arn=world["topic"])
