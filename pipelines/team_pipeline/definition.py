@@ -68,9 +68,12 @@ def _refuse_request(*args: Any, **kwargs: Any) -> None:
 @contextlib.contextmanager
 def offline_sdk() -> Iterator[None]:
     """Environment and guards for an offline build; restores the environment afterwards."""
+    import boto3
     import botocore.handlers
 
     saved = {name: os.environ.get(name) for name in (*_OFFLINE_ENV, *_OFFLINE_ENV_UNSET)}
+    # boto3's default session, if the SDK makes one here, carries the guard: it must not outlive the build
+    saved_default_session = boto3.DEFAULT_SESSION
     guard = ("before-send", _refuse_request)
     os.environ.update(_OFFLINE_ENV)
     for name in _OFFLINE_ENV_UNSET:
@@ -111,6 +114,7 @@ def offline_sdk() -> Iterator[None]:
         logging.root.setLevel(root_level)
         logging.root.handlers[:] = root_handlers
         botocore.handlers.BUILTIN_HANDLERS.remove(guard)
+        boto3.DEFAULT_SESSION = saved_default_session
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -230,6 +230,23 @@ def test_any_aws_call_during_the_build_is_refused() -> None:
                 session.client("sts").get_caller_identity()
 
 
+def test_a_default_session_made_during_the_build_does_not_carry_the_guard_out() -> None:
+    """boto3's default session made inside the build holds the refusing hook; after the build, clients of
+    the default session (the emulator's, the deployer's in the same process) must send again."""
+    import boto3
+    from botocore.config import Config
+    from botocore.exceptions import EndpointConnectionError
+
+    before = boto3.DEFAULT_SESSION
+    with d.offline_sdk():
+        boto3.setup_default_session(region_name="eu-west-1")
+    assert boto3.DEFAULT_SESSION is before
+    no_retry = Config(retries={"max_attempts": 1}, connect_timeout=1)
+    sts = boto3.client("sts", region_name="eu-west-1", endpoint_url="http://127.0.0.1:9", config=no_retry)
+    with pytest.raises(EndpointConnectionError):  # it tried the network: nothing listens on port 9
+        sts.get_caller_identity()
+
+
 def test_render_command_prints_one_teams_definition(
     document: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
