@@ -384,15 +384,16 @@ class TestUpdate:
         assert decision.records == ()
 
 
+def pending_item(version: int = 4, serving_version: int = 3) -> LedgerEntry:
+    """The in-progress item of an update to ``version`` that started from ``serving_version``."""
+    return item(
+        IN_PROGRESS, version, serving_version=serving_version, config=config_for(version), approved_by="alice"
+    )
+
+
 class TestOutcomes:
     def pending(self, version=4, serving_version=3):
-        return item(
-            IN_PROGRESS,
-            version,
-            serving_version=serving_version,
-            config=config_for(version),
-            approved_by="alice",
-        )
+        return pending_item(version, serving_version)
 
     def test_update_finished_records_live_and_allows_cleanup(self):
         decision = controller.decide(D, pkg(4), serving(4), [self.pending()])

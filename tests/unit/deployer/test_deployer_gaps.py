@@ -21,7 +21,7 @@ from deployer.errors import PermanentError
 from deployer.events import audit_fields
 from deployer.ledger import Ledger
 from deployer.log import JsonFormatter
-from deployer.models import FAILED, IN_PROGRESS, LIVE, REQUESTED, ROLLED_BACK, LedgerEntry, ScalingTarget
+from deployer.models import FAILED, LIVE, REQUESTED, ROLLED_BACK, LedgerEntry, ScalingTarget
 from deployer.notifier import subject_for
 from deployer.rollback_alarms import alarm_requests
 from deployer.sagemaker_gateway import SageMakerGateway
@@ -46,6 +46,7 @@ from tests.unit.deployer.test_deployer_controller import (
     config_for,
     item,
     live,
+    pending_item,
     pkg,
     serving,
 )
@@ -285,16 +286,10 @@ def test_an_endpoint_on_a_config_the_deployer_did_not_make_is_read_with_one_call
 # --- the controller's decisions ----------------------------------------------------------------------------
 
 
-def _pending(version: int) -> LedgerEntry:
-    return item(
-        IN_PROGRESS, version, serving_version=version - 1, config=config_for(version), approved_by="alice"
-    )
-
-
 def test_an_update_that_went_live_keeps_its_config_for_cleanup_when_the_next_change_is_refused() -> None:
     bigger = dataclasses.replace(D, instance_type="ml.m5.xlarge")
     endpoint = live(4, scaling=ScalingTarget(2, 6))  # autoscaled: an instance type change needs the operator
-    decision = controller.decide(bigger, pkg(4), endpoint, [_pending(4)])
+    decision = controller.decide(bigger, pkg(4), endpoint, [pending_item(4)])
     assert [r.status for r in decision.records] == [LIVE, FAILED]
     assert decision.cleanup_keep == config_for(4)
 
